@@ -1,0 +1,27 @@
+"""promtool: the server config (which also checks every rule file) and the generated rule unit tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackgen import conventions as names
+from stackgen.checks import Finding
+from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
+from stackgen.resolve import Stack
+
+
+def validate(root: Path, stack: Stack) -> list[Finding]:
+    try:
+        promtool = find("promtool")
+    except ToolMissing as exc:
+        return [missing_finding(exc, names.PROMETHEUS_CONFIG)]
+    findings = []
+    config = run([promtool, "check", "config", names.PROMETHEUS_CONFIG], cwd=root)
+    if config.returncode != 0:
+        findings.append(Finding(names.PROMETHEUS_CONFIG, "promtool check config", output_of(config)))
+    tests = sorted(p.relative_to(root).as_posix() for p in (root / "prometheus" / "tests").glob("*.yml"))
+    for test in tests:
+        result = run([promtool, "test", "rules", Path(test).name], cwd=root / "prometheus" / "tests")
+        if result.returncode != 0:
+            findings.append(Finding(test, "promtool test rules", output_of(result)))
+    return findings

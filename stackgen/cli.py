@@ -1,0 +1,99 @@
+"""The `stackgen` command. Thin: parse arguments, call the library, map outcomes to exit codes.
+
+Exit codes: 0 ok, 1 a check failed, 2 invalid input or usage. Library imports happen inside the
+commands so that `stackgen --help` does not pay for pydantic, the targets or the validators.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Generate and prove a monitoring stack from one typed spec.")
+
+SpecOption = Annotated[Path, typer.Option("--spec", "-s", help="the stack spec")]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="folder of generated files")]
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _fail(lines: list[str], code: int) -> typer.Exit:
+    for line in lines:
+        typer.echo(line, err=True)
+    return typer.Exit(code)
+
+
+def _load(spec: Path):
+    from stackgen.errors import SpecError
+    from stackgen.resolve import load_stack
+
+    try:
+        return load_stack(spec)
+    except SpecError as exc:
+        raise _fail([str(p) for p in exc.problems]
+                    + [f"{len(exc.problems)} problem(s) in {spec}; nothing was written"], EXIT_BAD_INPUT) from None
+
+
+def _render(spec: Path):
+    from stackgen.render import render_stack
+
+    stack = _load(spec)
+    return stack, render_stack(stack)
+
+
+@app.command()
+def render(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
+    """Render every generated file from the spec into --out (atomically)."""
+    from stackgen.write import write_tree
+
+    _, artifacts = _render(spec)
+    write_tree(out, artifacts)
+    typer.echo(f"rendered {len(artifacts)} files into {out}")
+
+
+@app.command()
+def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
+    """Fail unless --out matches a fresh render and every validator accepts it."""
+    import tempfile
+
+    from stackgen.checks import run_validators
+    from stackgen.write import drift, write_tree
+
+    stack, artifacts = _render(spec)
+    problems = [f"{out}/{line}" for line in drift(out, artifacts).lines()]
+    with tempfile.TemporaryDirectory(prefix="stackgen-check-") as tmp:
+        root = Path(tmp) / "generated"
+        write_tree(root, artifacts)
+        problems += [f"{out}/{finding}" for finding in run_validators(root, stack)]
+    if problems:
+        raise _fail(problems + [f"check failed: {len(problems)} problem(s)"], EXIT_CHECK_FAILED)
+    typer.echo(f"{out} is in sync with {spec} and valid ({len(artifacts)} files)")
+
+
+@app.command()
+def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
+    """Show, as a unified diff, what `render` would change in --out. Exit 1 when it would change anything."""
+    from stackgen.write import unified_diff
+
+    _, artifacts = _render(spec)
+    text = unified_diff(out, artifacts, out.as_posix())
+    sys.stdout.write(text)
+    if text:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@app.command()
+def schema() -> None:
+    """Print the spec's JSON Schema (also written to generated/stackgen.schema.json)."""
+    from stackgen.serialize import json_text
+    from stackgen.targets.schema import schema as build
+
+    sys.stdout.write(json_text(build()))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,25 @@
+"""Alertmanager's routing algorithm, so stackgen can predict which receivers an alert reaches.
+
+The prediction becomes generated routing tests that `amtool config routes test` verifies: if our
+reading of the tree and Alertmanager's ever disagree, `stackgen check` fails.
+"""
+
+from __future__ import annotations
+
+from stackgen.spec.alertmanager import RootRoute, Route
+
+
+def receivers_for(root: RootRoute, labels: dict[str, str]) -> list[str]:
+    """Receivers in the order Alertmanager notifies them (depth first, honouring `continue`)."""
+
+    def visit(route: Route | RootRoute, inherited: str) -> list[str]:
+        receiver = route.receiver or inherited
+        reached: list[str] = []
+        for child in route.routes:
+            if all(m.matches(labels.get(m.label, "")) for m in child.matchers):
+                reached += visit(child, receiver)
+                if not child.continue_:
+                    break
+        return reached or [receiver]
+
+    return visit(root, root.receiver)

@@ -1,0 +1,1 @@
+"""The stack spec: pydantic models, YAML loading with positions, JSON Schema export."""

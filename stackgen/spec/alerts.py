@@ -1,0 +1,102 @@
+"""Alert kinds. Each typed kind knows how to build correct PromQL; `raw` is the escape hatch."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+
+from stackgen.spec.types import AlertName, AlertText, Duration, LabelName, Matcher, MetricName, Severity, StrictModel
+
+
+class Selector(StrictModel):
+    """A metric from the service's contract, narrowed by label matchers."""
+
+    metric: MetricName
+    matchers: list[Matcher] = Field(default_factory=list, description='PromQL matchers, e.g. status=~"5.."')
+
+
+class AlertBase(StrictModel):
+    name: AlertName
+    severity: Severity
+    for_: Duration = Field(Duration(0), alias="for", description="how long the condition must hold")
+    summary: AlertText = Field(description="one plain sentence; shown as the notification title")
+    description: AlertText = Field(description="what is happening, templated with {{ $value }} / {{ $labels.x }}")
+    runbook_url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    annotations: dict[LabelName, str] = Field(default_factory=dict)
+
+    @field_validator("labels")
+    @classmethod
+    def _reserved_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for reserved in ("severity", "alertname"):
+            if reserved in value:
+                raise ValueError(f"label {reserved!r} is set by stackgen; use the alert's own field")
+        return value
+
+    @field_validator("annotations")
+    @classmethod
+    def _reserved_annotations(cls, value: dict[str, str]) -> dict[str, str]:
+        for reserved in ("summary", "description", "runbook_url"):
+            if reserved in value:
+                raise ValueError(f"annotation {reserved!r} has its own field on the alert")
+        return value
+
+
+class ErrorRatioAlert(AlertBase):
+    """Fires when bad events / total events (two counters) exceed a ratio over a window."""
+
+    kind: Literal["error_ratio"]
+    bad: Selector
+    total: Selector
+    threshold: float = Field(gt=0, lt=1, description="ratio of bad to total, e.g. 0.05 for 5%")
+    window: Duration = Duration(300_000)
+    by: list[LabelName] = Field(default_factory=list, description="labels kept by the aggregation")
+
+
+class LatencyQuantileAlert(AlertBase):
+    """Fires when a histogram quantile (aggregated by le) exceeds a threshold."""
+
+    kind: Literal["latency_quantile"]
+    histogram: Selector
+    quantile: float = Field(gt=0, lt=1)
+    threshold: float = Field(gt=0, description="in the histogram's unit (seconds)")
+    window: Duration = Duration(300_000)
+    by: list[LabelName] = Field(default_factory=list)
+
+
+class ThresholdAlert(AlertBase):
+    """Fires when a gauge crosses a fixed value."""
+
+    kind: Literal["threshold"]
+    gauge: Selector
+    op: Literal[">", ">=", "<", "<="] = ">"
+    threshold: float
+
+
+class TargetDownAlert(AlertBase):
+    """Fires when the service's scrape target is down or has vanished from service discovery."""
+
+    kind: Literal["target_down"]
+
+
+class WatchdogAlert(AlertBase):
+    """Always fires: a dead man's switch proving the alerting pipeline delivers."""
+
+    kind: Literal["watchdog"]
+
+
+class RawAlert(AlertBase):
+    """Any PromQL. stackgen cannot synthesize tests for it; write them under `tests`."""
+
+    kind: Literal["raw"]
+    expr: Annotated[str, Field(min_length=1)]
+    tests: list[dict[str, Any]] = Field(
+        default_factory=list, description="promtool test_cases entries (input_series, alert_rule_test, ...)"
+    )
+
+
+Alert = Annotated[
+    ErrorRatioAlert | LatencyQuantileAlert | ThresholdAlert | TargetDownAlert | WatchdogAlert | RawAlert,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,146 @@
+"""A monitored service: how it runs, and the metric contract it promises to expose."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stackgen.spec.alerts import Alert
+from stackgen.spec.grafana import ServiceDashboards
+from stackgen.spec.logs import ServiceLogs
+from stackgen.spec.slo import SLO
+from stackgen.spec.types import Duration, LabelName, MetricName, Port, SecretRef, ServiceName, StrictModel
+
+# Kubernetes resource quantities ("500m", "2", "8Gi").
+Quantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")]
+_SECRET_NAME_RE = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIAL)", re.IGNORECASE)
+
+
+class Image(StrictModel):
+    repository: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:\d+)?[a-z0-9._/-]*$")]
+    tag: Annotated[str, Field(pattern=r"^[\w][\w.-]{0,127}$")]
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, tag: str) -> str:
+        if tag in ("latest", "main", "master", "stable"):
+            raise ValueError(f"image tag {tag!r} is not pinned: use an exact version such as '1.4.2'")
+        return tag
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+class Build(StrictModel):
+    context: str = "."
+    dockerfile: str = "service/Dockerfile"
+
+
+class Ports(StrictModel):
+    http: Port
+    metrics: Port
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Ports:
+        if self.http == self.metrics:
+            raise ValueError("http and metrics ports must differ")
+        return self
+
+
+class Probe(StrictModel):
+    path: Annotated[str, Field(pattern=r"^/[\w./-]*$")]
+    initial_delay: Duration = Duration(0)
+    period: Duration = Duration(10_000)
+    timeout: Duration = Duration(1000)
+    failure_threshold: int = Field(3, ge=1)
+
+
+class Probes(StrictModel):
+    liveness: Probe
+    readiness: Probe
+    health: Probe = Field(description="the container health check (compose HEALTHCHECK)")
+
+
+class ResourceAmounts(StrictModel):
+    cpu: Quantity
+    memory: Quantity
+    gpu: int = Field(0, ge=0, description="nvidia.com/gpu")
+
+
+class Resources(StrictModel):
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+
+class Metric(StrictModel):
+    """One metric family of the contract. Label values must be bounded (no user input)."""
+
+    name: MetricName
+    type: Literal["counter", "gauge", "histogram", "summary"]
+    help: Annotated[str, Field(min_length=1)]
+    labels: list[LabelName] = Field(default_factory=list)
+    buckets: list[float] | None = Field(None, description="upper bounds, increasing; histograms only")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Metric:
+        if self.type == "counter" and not self.name.endswith("_total"):
+            raise ValueError(f"counter {self.name!r} must end in _total (OpenMetrics naming)")
+        if self.type == "histogram":
+            if not self.buckets:
+                raise ValueError("a histogram declares its buckets")
+            if any(lower >= upper for lower, upper in zip(self.buckets, self.buckets[1:])):
+                raise ValueError("buckets must be strictly increasing")
+        elif self.buckets is not None:
+            raise ValueError(f"only histograms have buckets, and {self.name!r} is a {self.type}")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError("duplicate label name")
+        for reserved in ("le", "quantile", "job", "instance"):
+            if reserved in self.labels:
+                raise ValueError(f"label {reserved!r} is reserved by Prometheus")
+        return self
+
+    def series_names(self) -> list[str]:
+        """The sample names Prometheus stores for this family."""
+        if self.type == "histogram":
+            return [f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count"]
+        if self.type == "summary":
+            return [self.name, f"{self.name}_sum", f"{self.name}_count"]
+        return [self.name]
+
+
+class Service(StrictModel):
+    name: ServiceName
+    description: str = ""
+    team: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")] = Field(description="owning team, an alert label")
+    host: str | None = Field(None, description="scrape host name; defaults to the service name (compose/k8s DNS)")
+    image: Image
+    build: Build | None = None
+    command: list[str] = Field(default_factory=list)
+    ports: Ports
+    gpu: bool = False
+    replicas: int = Field(1, ge=1)
+    resources: Resources
+    probes: Probes
+    env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = Field(default_factory=dict)
+    secret_env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], SecretRef] = Field(default_factory=dict)
+    metrics_path: Annotated[str, Field(pattern=r"^/[\w./-]*$")] = "/metrics"
+    scrape_interval: Duration | None = None
+    metrics: list[Metric] = Field(min_length=1, description="the metric contract")
+    alerts: list[Alert] = Field(default_factory=list)
+    slos: list[SLO] = Field(default_factory=list)
+    dashboards: ServiceDashboards = Field(default_factory=ServiceDashboards)
+    logs: ServiceLogs | None = None
+
+    @field_validator("env")
+    @classmethod
+    def _no_literal_secrets(cls, env: dict[str, str]) -> dict[str, str]:
+        for name in env:
+            if _SECRET_NAME_RE.search(name):
+                raise ValueError(f"{name} looks like a secret; a literal value is not allowed here: "
+                                 f"move it to secret_env as {{file: ...}} or {{env: ...}}")
+        return env
+
+    def metric(self, name: str) -> Metric | None:
+        return next((m for m in self.metrics if m.name == name), None)

@@ -1,0 +1,101 @@
+"""Prometheus: the server config (scrape jobs, rule files, alerting) and one alert rule file per service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackgen import conventions as names
+from stackgen.artifact import Artifact
+from stackgen.promql import alert_expr
+from stackgen.resolve import Stack
+from stackgen.serialize import yaml_artifact
+from stackgen.spec.alerts import Alert
+from stackgen.spec.models import Spec
+from stackgen.spec.service import Service
+
+
+def render(stack: Stack) -> list[Artifact]:
+    header = names.header(stack.spec_name)
+    out = [yaml_artifact(names.PROMETHEUS_CONFIG, server_config(stack.spec), header)]
+    for service in stack.spec.services:
+        if service.alerts:
+            out.append(yaml_artifact(names.alert_rules_file(service.name), alert_rules(service), header))
+    return out
+
+
+def rule_files(spec: Spec) -> list[str]:
+    """Rule files relative to prometheus.yml (Prometheus resolves them against the config's folder)."""
+    prefix = "prometheus/"
+    files = [names.alert_rules_file(s.name) for s in spec.services if s.alerts]
+    return sorted(f.removeprefix(prefix) for f in files)
+
+
+def server_config(spec: Spec, host_of: dict[str, str] | None = None) -> dict[str, Any]:
+    """prometheus.yml. `host_of` maps component/service names to addresses (the native runtime uses it)."""
+    host_of = host_of or {}
+    prom, am = spec.prometheus, spec.alertmanager
+
+    def addr(name: str, default_host: str, port: int) -> str:
+        return host_of.get(name, f"{default_host}:{port}")
+
+    scrape = [
+        {"job_name": "prometheus", "static_configs": [{"targets": [addr("prometheus", prom.host, prom.port)]}]},
+        {"job_name": "alertmanager", "static_configs": [{"targets": [addr("alertmanager", am.host, am.port)]}]},
+    ]
+    for service in spec.services:
+        job: dict[str, Any] = {
+            "job_name": names.job_name(service.name),
+            "metrics_path": service.metrics_path,
+            "static_configs": [{
+                "targets": [addr(service.name, service.host or service.name, service.ports.metrics)],
+                "labels": {names.SERVICE_LABEL: service.name, names.TEAM_LABEL: service.team},
+            }],
+        }
+        if service.scrape_interval:
+            job["scrape_interval"] = str(service.scrape_interval)
+        scrape.append(job)
+    config: dict[str, Any] = {
+        "global": {
+            "scrape_interval": str(prom.scrape_interval),
+            "scrape_timeout": str(prom.scrape_timeout),
+            "evaluation_interval": str(prom.evaluation_interval),
+        },
+        "rule_files": rule_files(spec),
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [addr("alertmanager", am.host, am.port)]}]}]},
+        "scrape_configs": scrape,
+    }
+    if prom.external_labels:
+        config["global"]["external_labels"] = dict(prom.external_labels)
+    return config
+
+
+def alert_labels(service: Service, alert: Alert) -> dict[str, str]:
+    """Static labels of an alert: routing keys first, then the user's extras."""
+    return {
+        names.SEVERITY_LABEL: alert.severity,
+        names.SERVICE_LABEL: service.name,
+        names.TEAM_LABEL: service.team,
+        **alert.labels,
+    }
+
+
+def alert_annotations(alert: Alert) -> dict[str, str]:
+    return {"summary": alert.summary, "description": alert.description, "runbook_url": alert.runbook_url,
+            **alert.annotations}
+
+
+def alert_rule(service: Service, alert: Alert) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "alert": alert.name,
+        "expr": alert_expr(alert, names.job_name(service.name)),
+        "labels": alert_labels(service, alert),
+        "annotations": alert_annotations(alert),
+    }
+    if alert.for_:
+        rule["for"] = str(alert.for_)
+    return rule
+
+
+def alert_rules(service: Service) -> dict[str, Any]:
+    return {"groups": [{"name": names.alert_group(service.name),
+                        "rules": [alert_rule(service, a) for a in service.alerts]}]}
