@@ -64,7 +64,7 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
     from stackgen.write import drift, write_tree
 
     stack, artifacts = _render(spec)
-    problems = [f"{out}/{line}" for line in drift(out, artifacts).lines()]
+    problems = drift(out, artifacts).lines(out.as_posix())
     with tempfile.TemporaryDirectory(prefix="stackgen-check-") as tmp:
         root = Path(tmp) / "generated"
         write_tree(root, artifacts)

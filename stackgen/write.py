@@ -58,9 +58,11 @@ class Drift:
     def __bool__(self) -> bool:
         return bool(self.changed or self.missing or self.extra)
 
-    def lines(self) -> list[str]:
-        return ([f"changed: {p} (edited by hand or stale; run `stackgen render`)" for p in self.changed]
-                + [f"missing: {p}" for p in self.missing] + [f"not produced by the spec: {p}" for p in self.extra])
+    def lines(self, out: str) -> list[str]:
+        return ([f"{out}/{p}: differs from a fresh render (edited by hand or stale; run `stackgen render`)"
+                 for p in self.changed]
+                + [f"{out}/{p}: missing (run `stackgen render`)" for p in self.missing]
+                + [f"{out}/{p}: not produced by the spec (run `stackgen render` to remove it)" for p in self.extra])
 
 
 def drift(out: Path, artifacts: list[Artifact]) -> Drift:
