@@ -1,0 +1,273 @@
+"""The FastAPI application: routes, wiring of model, batching, metrics, logs, traces and faults.
+
+``create_app`` builds everything from a :class:`Settings` and owns nothing global, so tests can
+build several apps in one process (with an in-memory span exporter, or with model loading
+deferred to observe ``/ready`` before the model is there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from opentelemetry.sdk.trace.export import SpanExporter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from . import __version__
+from .audio import encode_wav
+from .batching import BatchWorker, GenerationError, QueueFullError, WorkerUnavailableError
+from .config import Settings
+from .faults import FaultInjector, Unauthorized, build_router, unauthorized_response
+from .gpu import NvmlReader
+from .health import HealthChecker, utc_now
+from .logging_setup import security_log
+from .metrics import ServiceMetrics
+from .middleware import ObservabilityMiddleware
+from .models import ModelState, start_loading
+from .tracing import GENERATE_SPAN, Tracing, setup_tracing
+
+log = logging.getLogger(__name__)
+
+MAX_PROMPT_CHARS = 500
+MIN_DURATION_S = 0.1
+MAX_DURATION_S = 30.0
+
+
+class GenerateRequest(BaseModel):
+    """Body of ``POST /generate``. Strict: no coercion from strings, no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: StrictStr = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    duration_seconds: float = Field(ge=MIN_DURATION_S, le=MAX_DURATION_S, strict=True, allow_inf_nan=False)
+    seed: StrictInt | None = Field(default=None, ge=0, le=2**32 - 1)
+
+    @field_validator("prompt")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt must contain non-whitespace characters")
+        if any(ord(c) < 32 and c not in "\t\n" for c in value):
+            raise ValueError("prompt must not contain control characters")
+        return value
+
+
+@dataclass
+class ServiceContext:
+    """Everything the routes need; stored on ``app.state.svc``."""
+
+    settings: Settings
+    metrics: ServiceMetrics | None
+    nvml: NvmlReader
+    state: ModelState
+    worker: BatchWorker
+    tracing: Tracing
+    health: HealthChecker
+    faults: FaultInjector | None
+
+    def load_model(self) -> None:
+        start_loading(self.state, self.settings.model_path, self.settings.device, self.metrics)
+
+
+def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    span_exporter: SpanExporter | None = None,
+    autoload: bool = True,
+    nvml: NvmlReader | None = None,
+) -> FastAPI:
+    """Build the service. ``autoload=False`` leaves model loading to ``app.state.svc.load_model()``."""
+    settings.validate()
+    nvml = nvml or NvmlReader()
+    metrics = ServiceMetrics(nvml) if settings.metrics_enabled else None
+    tracing = setup_tracing(settings, span_exporter)
+    state = ModelState()
+    worker = BatchWorker(
+        state,
+        metrics,
+        max_batch=settings.max_batch,
+        max_wait_ms=settings.max_wait_ms,
+        max_queue=settings.max_queue,
+        tracer=tracing.tracer,
+    )
+    faults = FaultInjector() if settings.faults_enabled else None
+    svc = ServiceContext(
+        settings,
+        metrics,
+        nvml,
+        state,
+        worker,
+        tracing,
+        HealthChecker(settings, state, worker, tracing, nvml),
+        faults,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker.start()
+        if autoload:
+            svc.load_model()
+        log.info(
+            "service started",
+            extra={
+                "version": __version__,
+                "max_batch": settings.max_batch,
+                "max_wait_ms": settings.max_wait_ms,
+                "metrics_enabled": settings.metrics_enabled,
+                "tracing_enabled": settings.tracing_enabled,
+                "faults_enabled": settings.faults_enabled,
+            },
+        )
+        try:
+            yield
+        finally:
+            worker.stop()
+            tracing.shutdown()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title="Fugatto Audio Lab",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.svc = svc
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the input back (it may be huge or hostile); locations and reasons suffice.
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        security_log().warning(
+            "rejected invalid input",
+            extra={
+                "event": "invalid_input",
+                "path": request.url.path[:256],
+                "http_method": request.method,
+                "client_ip": request.client.host if request.client else None,
+                "errors": [f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in errors][:10],
+            },
+        )
+        return JSONResponse({"error": "validation_error", "detail": errors}, status_code=422)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:
+        return unauthorized_response()
+
+    @app.post("/generate", response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+    async def generate(body: GenerateRequest) -> Response:
+        if faults is not None:
+            await faults.apply_latency()
+            if faults.should_error():
+                return _error(500, "injected_error", "fault drill: injected HTTP 500")
+        ready, reason = svc.health.readiness()
+        if not ready or state.model is None:
+            return _error(503, "not_ready", reason, {"Retry-After": "1"})
+        model = state.model
+        seed = body.seed if body.seed is not None else secrets.randbelow(2**32)
+        num_samples = max(1, round(body.duration_seconds * model.sample_rate))
+        tracer = tracing.tracer
+        span_cm = tracer.start_as_current_span(GENERATE_SPAN) if tracer is not None else nullcontext()
+        with span_cm as span:
+            if span is not None:
+                span.set_attributes(
+                    {
+                        "prompt.length": len(body.prompt),
+                        "audio.duration": body.duration_seconds,
+                        "audio.generated_samples": num_samples,
+                        "model.name": model.name,
+                    }
+                )
+            try:
+                future = worker.submit(
+                    body.prompt,
+                    num_samples,
+                    seed,
+                    parent_span=span,
+                    inject_failure=faults is not None and faults.should_fail_generation(),
+                )
+                pcm, batch_size = await asyncio.wait_for(future, settings.request_timeout_s)
+            except QueueFullError as exc:
+                return _error(503, "overloaded", str(exc), {"Retry-After": "1"})
+            except WorkerUnavailableError as exc:
+                return _error(503, "not_ready", str(exc), {"Retry-After": "1"})
+            except GenerationError as exc:
+                if span is not None:
+                    span.set_attribute("error", True)
+                return _error(500, "generation_failed", str(exc))
+            except TimeoutError:
+                return _error(503, "timeout", f"generation took longer than {settings.request_timeout_s}s")
+            if span is not None:
+                span.set_attribute("batch.size", batch_size)
+        return Response(
+            encode_wav(pcm, model.sample_rate),
+            media_type="audio/wav",
+            headers={"X-Seed": str(seed), "X-Sample-Rate": str(model.sample_rate), "X-Model": model.name},
+        )
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        dead = svc.health.worker_dead()
+        return JSONResponse(
+            {
+                "status": "unhealthy" if dead else "healthy",
+                "timestamp": utc_now(),
+                "uptime_seconds": svc.health.uptime(),
+            },
+            status_code=503 if dead else 200,
+        )
+
+    @app.get("/health/detailed")
+    async def health_detailed() -> JSONResponse:
+        report = svc.health.detailed()
+        return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        ok, reason = svc.health.readiness()
+        if ok and state.model is not None:
+            return JSONResponse({"status": "ready", "model": state.model.name})
+        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+
+    @app.get("/live")
+    async def live() -> JSONResponse:
+        return JSONResponse(
+            {"status": "alive", "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+        )
+
+    if faults is not None:
+        assert settings.admin_token is not None  # enforced by Settings.validate
+        app.include_router(build_router(faults, settings.admin_token))
+
+    app.add_middleware(
+        ObservabilityMiddleware,
+        routes=app.router.routes,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    if tracing.enabled:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=tracing.provider,
+            excluded_urls="/health,/live,/ready",
+            exclude_spans=["receive", "send"],
+        )
+    return app

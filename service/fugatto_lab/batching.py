@@ -1,0 +1,291 @@
+"""Dynamic batching: concurrent requests share one model pass.
+
+Request handlers (on the asyncio loop) put a job on a thread-safe queue and await a future.
+One worker thread takes the first waiting job, then keeps collecting until it has
+``max_batch`` jobs or ``max_wait_ms`` has passed since the first, runs the model once for the
+whole group, and hands each result back to the loop. Running the model in a thread keeps the
+event loop free to accept and answer requests while torch computes (torch releases the GIL).
+
+The worker is deliberately the only thread touching the model: models are not assumed to be
+thread-safe, and one pass over a big batch is what makes a GPU (and vectorised CPU code) fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from opentelemetry import trace
+from opentelemetry.trace import Span
+
+from .metrics import ServiceMetrics
+from .models import ModelState
+from .tracing import INFERENCE_SPAN
+
+log = logging.getLogger(__name__)
+
+
+class QueueFullError(RuntimeError):
+    """More requests are waiting than ``max_queue``: shed load instead of growing latency without bound."""
+
+
+class WorkerUnavailableError(RuntimeError):
+    """The batch worker is not running; requests cannot be served."""
+
+
+class GenerationError(RuntimeError):
+    """The model failed for this request (or a drill forced it to)."""
+
+
+Result = tuple[bytes, int] | BaseException  # (PCM16 bytes, size of the batch it rode in) or the error
+
+
+@dataclass
+class GenerationJob:
+    prompt: str
+    num_samples: int
+    seed: int
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[tuple[bytes, int]]
+    inject_failure: bool = False
+    parent_span: Span | None = None
+    enqueued_at: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class BatchStats:
+    batches: int = 0
+    generations: int = 0
+    failures: int = 0
+    last_batch_size: int = 0
+    last_batch_seconds: float = 0.0
+    last_batch_at: float | None = None
+
+
+class BatchWorker:
+    def __init__(
+        self,
+        state: ModelState,
+        metrics: ServiceMetrics | None,
+        *,
+        max_batch: int,
+        max_wait_ms: float,
+        max_queue: int,
+        tracer: trace.Tracer | None = None,
+    ) -> None:
+        self.state = state
+        self.metrics = metrics
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000.0
+        self.tracer = tracer
+        self.queue: queue.Queue[GenerationJob] = queue.Queue(maxsize=max_queue)
+        self.stats = BatchStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.died: str | None = None
+        if metrics is not None:
+            metrics.track_queue(self.queue.qsize)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._main, name="batch-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def health(self) -> dict[str, object]:
+        info: dict[str, object] = {
+            "alive": self.alive,
+            "queue_depth": self.queue.qsize(),
+            "max_batch": self.max_batch,
+            "max_wait_ms": self.max_wait * 1000,
+            "batches": self.stats.batches,
+            "generations": self.stats.generations,
+            "failures": self.stats.failures,
+            "last_batch_size": self.stats.last_batch_size,
+            "last_batch_seconds": self.stats.last_batch_seconds,
+        }
+        if not self.alive and not self._stop.is_set():
+            return {
+                "status": "unhealthy",
+                **info,
+                "details": f"batch worker is not running: {self.died or 'not started'}",
+            }
+        return {"status": "healthy", **info, "details": "batch worker running"}
+
+    # -- request side (event loop) -----------------------------------------------------------------
+    def submit(
+        self,
+        prompt: str,
+        num_samples: int,
+        seed: int,
+        *,
+        inject_failure: bool = False,
+        parent_span: Span | None = None,
+    ) -> asyncio.Future[tuple[bytes, int]]:
+        if not self.alive:
+            raise WorkerUnavailableError(f"batch worker is not running: {self.died or 'not started'}")
+        loop = asyncio.get_running_loop()
+        job = GenerationJob(
+            prompt, num_samples, seed, loop, loop.create_future(), inject_failure, parent_span
+        )
+        try:
+            self.queue.put_nowait(job)
+        except queue.Full:
+            raise QueueFullError(f"{self.queue.maxsize} requests already waiting") from None
+        return job.future
+
+    # -- worker thread -----------------------------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if not self.state.ready_event.wait(timeout=0.2):
+                    continue
+                batch = self._collect()
+                if batch:
+                    self._run(batch)
+        except BaseException as exc:  # noqa: BLE001 - record why, then let the thread end
+            self.died = f"{type(exc).__name__}: {exc}"
+            log.critical("batch worker died", extra={"error": self.died})
+            raise
+        finally:
+            self._fail_pending(WorkerUnavailableError("batch worker stopped"))
+
+    def _collect(self) -> list[GenerationJob]:
+        try:
+            first = self.queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.perf_counter() + self.max_wait
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.perf_counter()
+            try:
+                batch.append(self.queue.get_nowait() if remaining <= 0 else self.queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self, batch: list[GenerationJob]) -> None:
+        model = self.state.model
+        assert model is not None
+        jobs = [j for j in batch if not j.future.cancelled()]
+        forced = [j for j in jobs if j.inject_failure]
+        jobs = [j for j in jobs if not j.inject_failure]
+        results: list[tuple[GenerationJob, Result]] = [
+            (j, GenerationError("injected generation failure (fault drill)")) for j in forced
+        ]
+        started_ns = time.time_ns()
+        started = time.perf_counter()
+        success = True
+        if jobs:
+            try:
+                pcm = model.generate_pcm(
+                    [j.prompt for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs]
+                )
+                results.extend((j, (p, len(jobs))) for j, p in zip(jobs, pcm, strict=True))
+            except Exception as exc:
+                success = False
+                log.error(
+                    "batch generation failed",
+                    extra={
+                        "model": model.name,
+                        "batch_size": len(jobs),
+                        "error": f"{type(exc).__name__}: {exc}",
+                    },
+                )
+                results.extend((j, GenerationError(f"generation failed: {type(exc).__name__}")) for j in jobs)
+        elapsed = time.perf_counter() - started
+        ended_ns = time.time_ns()
+
+        stats = self.stats
+        stats.batches += 1
+        stats.generations += len(jobs) if success else 0
+        stats.failures += len(forced) + (0 if success else len(jobs))
+        stats.last_batch_size, stats.last_batch_seconds, stats.last_batch_at = len(jobs), elapsed, time.time()
+        if self.metrics is not None:
+            if jobs:
+                self.metrics.batch_size.observe(len(jobs))
+            for _job, result in results:
+                self.metrics.observe_generation(model.name, elapsed, not isinstance(result, BaseException))
+        if self.tracer is not None:
+            self._trace(model.name, model.device, jobs, len(jobs), started_ns, ended_ns, started, success)
+        self._deliver(results)
+
+    def _trace(
+        self,
+        model_name: str,
+        device: str,
+        jobs: list[GenerationJob],
+        size: int,
+        start_ns: int,
+        end_ns: int,
+        started: float,
+        success: bool,
+    ) -> None:
+        """One ``model.inference`` span per request, child of its ``model.generate_audio`` span.
+
+        Each request's trace then shows the shared pass it rode in, with the batch size.
+        """
+        assert self.tracer is not None
+        for job in jobs:
+            if job.parent_span is None:
+                continue
+            ctx = trace.set_span_in_context(job.parent_span)
+            span = self.tracer.start_span(
+                INFERENCE_SPAN,
+                context=ctx,
+                start_time=start_ns,
+                attributes={
+                    "model.name": model_name,
+                    "model.device": device,
+                    "batch.size": size,
+                    "prompt.length": len(job.prompt),
+                    "audio.generated_samples": job.num_samples,
+                    "queue.wait_seconds": max(0.0, started - job.enqueued_at),
+                },
+            )
+            if not success:
+                span.set_status(trace.Status(trace.StatusCode.ERROR, "batch generation failed"))
+            span.end(end_time=end_ns)
+
+    @staticmethod
+    def _deliver(results: list[tuple[GenerationJob, Result]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[GenerationJob, Result]]] = {}
+        for job, result in results:
+            by_loop.setdefault(job.loop, []).append((job, result))
+
+        def settle(items: list[tuple[GenerationJob, Result]]) -> None:
+            for job, result in items:
+                if job.future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    job.future.set_exception(result)
+                else:
+                    job.future.set_result(result)
+
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(settle, items)
+            except RuntimeError:  # loop closed during shutdown: nobody is waiting any more
+                pass
+
+    def _fail_pending(self, error: BaseException) -> None:
+        pending: list[tuple[GenerationJob, Result]] = []
+        while True:
+            try:
+                pending.append((self.queue.get_nowait(), error))
+            except queue.Empty:
+                break
+        self._deliver(pending)

@@ -1,0 +1,143 @@
+"""Fault injection for alerting drills (issue 6): errors, latency and model failures on demand.
+
+The routes exist only when ``FUGATTO_FAULTS_ENABLED=true`` and always need the bearer token in
+``FUGATTO_ADMIN_TOKEN``; the service refuses to start with the flag on and no token. Every
+change, and every rejected attempt, is written to the security log. Faults act only on
+``/generate`` so probes and scrapes keep working during a drill - the point is to see the
+alerts fire, not to take the service down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import random
+import threading
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from .logging_setup import security_log
+
+log = logging.getLogger(__name__)
+
+
+class FaultConfig(BaseModel):
+    """What to break; missing fields mean "no fault of that kind"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_rate: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="fraction of /generate requests answered with HTTP 500",
+    )
+    latency_seconds: float = Field(
+        0.0, ge=0.0, le=60.0, allow_inf_nan=False, description="delay added to every /generate request"
+    )
+    generation_failure_rate: float = Field(
+        0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="fraction of model calls that fail"
+    )
+
+
+class FaultInjector:
+    """Current faults, shared by request handlers; decisions use their own RNG."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._config = FaultConfig()
+        self._rng = random.Random()
+
+    @property
+    def config(self) -> FaultConfig:
+        with self._lock:
+            return self._config
+
+    def set(self, config: FaultConfig) -> None:
+        with self._lock:
+            self._config = config
+
+    def clear(self) -> None:
+        self.set(FaultConfig())
+
+    def _roll(self, rate: float) -> bool:
+        if rate <= 0.0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+    async def apply_latency(self) -> None:
+        delay = self.config.latency_seconds
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def should_error(self) -> bool:
+        return self._roll(self.config.error_rate)
+
+    def should_fail_generation(self) -> bool:
+        return self._roll(self.config.generation_failure_rate)
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def build_router(injector: FaultInjector, admin_token: str) -> APIRouter:
+    expected = admin_token.encode()
+
+    def require_admin(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+            security_log().warning(
+                "admin authentication failed",
+                extra={
+                    "event": "admin_auth_failed",
+                    "path": request.url.path,
+                    "http_method": request.method,
+                    "client_ip": _client(request),
+                    "reason": "missing bearer token" if not header else "invalid token",
+                },
+            )
+            raise Unauthorized()
+
+    router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
+
+    @router.get("/faults")
+    def get_faults() -> FaultConfig:
+        return injector.config
+
+    @router.post("/faults")
+    def set_faults(config: FaultConfig, request: Request) -> FaultConfig:
+        injector.set(config)
+        security_log().warning(
+            "fault injection set",
+            extra={"event": "faults_set", "client_ip": _client(request), **config.model_dump()},
+        )
+        return config
+
+    @router.delete("/faults")
+    def clear_faults(request: Request) -> FaultConfig:
+        injector.clear()
+        security_log().warning(
+            "fault injection cleared", extra={"event": "faults_cleared", "client_ip": _client(request)}
+        )
+        return injector.config
+
+    return router
+
+
+class Unauthorized(Exception):
+    """Raised by the admin dependency; the app turns it into a 401 with ``WWW-Authenticate``."""
+
+
+def unauthorized_response() -> JSONResponse:
+    return JSONResponse(
+        {"error": "unauthorized", "detail": "a valid bearer token is required"},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )

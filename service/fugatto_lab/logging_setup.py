@@ -1,0 +1,114 @@
+"""Structured JSON logging with request context (python-json-logger).
+
+Every line is one JSON object with the keys the Logstash pipeline and Elasticsearch template
+expect: timestamp (UTC ISO-8601), level, logger, message, module, function, line, service,
+and, when known, request_id, user_id, trace_id and span_id. Context travels in contextvars,
+so it is correct per request under asyncio and never leaks between concurrent requests.
+Lines go to stdout (for the container runtime) and to a rotating file; the ``security``
+logger also writes its own rotating file.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+from pythonjsonlogger.json import JsonFormatter
+
+from .config import SERVICE_NAME
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+user_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("user_id", default=None)
+
+SECURITY_LOGGER = "security"
+LOG_FILE = "fugatto_lab.log"
+SECURITY_LOG_FILE = "security.log"
+_FIELDS = ["timestamp", "levelname", "name", "message", "module", "funcName", "lineno"]
+_RENAME = {"levelname": "level", "name": "logger", "funcName": "function", "lineno": "line"}
+_MARK = "_fugatto_handler"
+
+
+class ContextFilter(logging.Filter):
+    """Adds request and trace identifiers from the current context to each record."""
+
+    def __init__(self, tracing: bool = False) -> None:
+        super().__init__()
+        self.tracing = tracing
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = request_id_var.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        user_id = user_id_var.get()
+        if user_id is not None and not hasattr(record, "user_id"):
+            record.user_id = user_id
+        if self.tracing:
+            from opentelemetry import trace
+
+            ctx = trace.get_current_span().get_span_context()
+            if ctx.is_valid:
+                record.trace_id = format(ctx.trace_id, "032x")
+                record.span_id = format(ctx.span_id, "016x")
+        return True
+
+
+def json_formatter() -> JsonFormatter:
+    return JsonFormatter(
+        _FIELDS, rename_fields=_RENAME, timestamp=True, static_fields={"service": SERVICE_NAME}
+    )
+
+
+def configure_logging(
+    level: str = "INFO",
+    log_dir: Path | None = Path("logs"),
+    *,
+    tracing: bool = False,
+    max_bytes: int = 10 * 1024 * 1024,
+    backups: int = 5,
+    stream: object = None,
+) -> None:
+    """Install the JSON handlers; calling it again replaces them (tests build many apps)."""
+    root = logging.getLogger()
+    security = logging.getLogger(SECURITY_LOGGER)
+    for logger in (root, security):
+        for handler in [h for h in logger.handlers if getattr(h, _MARK, False)]:
+            logger.removeHandler(handler)
+            handler.close()
+    context = ContextFilter(tracing=tracing)
+
+    def install(logger: logging.Logger, handler: logging.Handler) -> None:
+        handler.setFormatter(json_formatter())
+        handler.addFilter(context)
+        setattr(handler, _MARK, True)
+        logger.addHandler(handler)
+
+    install(root, logging.StreamHandler(stream or sys.stdout))
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        install(
+            root,
+            logging.handlers.RotatingFileHandler(
+                log_dir / LOG_FILE, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+            ),
+        )
+        install(
+            security,
+            logging.handlers.RotatingFileHandler(
+                log_dir / SECURITY_LOG_FILE, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+            ),
+        )
+    root.setLevel(level.upper())
+    # Security events are kept even when the service runs at WARNING.
+    security.setLevel(logging.INFO)
+    # uvicorn's own loggers propagate into ours; its access log is replaced by our request log.
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def security_log() -> logging.Logger:
+    return logging.getLogger(SECURITY_LOGGER)

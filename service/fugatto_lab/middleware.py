@@ -1,0 +1,189 @@
+"""One ASGI middleware for the cross-cutting request concerns, in the order they must happen.
+
+For every HTTP request it: assigns the request id (``X-Request-ID`` if well-formed, else a new
+one) and user id into the logging context, caps the body size, resolves the route *template*
+for the metric label (never the raw path, so label cardinality stays bounded), times the
+request, echoes ``X-Request-ID``, counts and logs the outcome, and turns an unhandled exception
+into a JSON 500 that is still counted and logged.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) because it runs on every request and the benchmark
+budget for all instrumentation is 3% of throughput.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .logging_setup import request_id_var, security_log, user_id_var
+from .metrics import UNMATCHED_ENDPOINT, ServiceMetrics, normalize_method
+
+log = logging.getLogger("fugatto_lab.access")
+
+_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_PROBES = frozenset({"/health", "/live", "/ready"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The matched route's path template; a partial match (wrong method) still names the route."""
+    partial: str | None = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return getattr(route, "path", UNMATCHED_ENDPOINT)
+        if match is Match.PARTIAL and partial is None:
+            partial = getattr(route, "path", None)
+    return partial or UNMATCHED_ENDPOINT
+
+
+class ObservabilityMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Sequence[BaseRoute],
+        metrics: ServiceMetrics | None,
+        max_body_bytes: int,
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        raw_id = _header(scope, b"x-request-id")
+        request_id = raw_id if raw_id and _ID.match(raw_id) else uuid.uuid4().hex
+        raw_user = _header(scope, b"x-user-id")
+        user_id = raw_user if raw_user and _ID.match(raw_user) else None
+        rid_token = request_id_var.set(request_id)
+        uid_token = user_id_var.set(user_id)
+        method = scope["method"]
+        endpoint = route_template(self.routes, scope)
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if method in _BODY_METHODS:
+                body = await self._read_capped(scope, receive)
+                if body is None:
+                    security_log().warning(
+                        "request body too large",
+                        extra={
+                            "event": "body_too_large",
+                            "path": scope["path"],
+                            "http_method": method,
+                            "limit_bytes": self.max_body_bytes,
+                            "client_ip": (scope.get("client") or (None,))[0],
+                        },
+                    )
+                    await self._json(
+                        send_wrapper,
+                        413,
+                        {"error": "payload_too_large", "detail": f"body exceeds {self.max_body_bytes} bytes"},
+                    )
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error", extra={"http_method": method, "endpoint": endpoint})
+            if not response_started:
+                await self._json(send_wrapper, 500, {"error": "internal_error", "request_id": request_id})
+            status = 500
+        finally:
+            duration = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe_request(method, endpoint, status, duration)
+            level = (
+                logging.ERROR if status >= 500 else (logging.DEBUG if endpoint in _PROBES else logging.INFO)
+            )
+            if log.isEnabledFor(level):
+                log.log(
+                    level,
+                    "request completed",
+                    extra={
+                        "method": normalize_method(method),
+                        "endpoint": endpoint,
+                        "path": scope["path"][:256],
+                        "status": status,
+                        "duration": round(duration, 6),
+                    },
+                )
+            request_id_var.reset(rid_token)
+            user_id_var.reset(uid_token)
+
+    async def _read_capped(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body, or None when it is (or says it is) larger than the cap."""
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    async def _json(send: Send, status: int, payload: dict[str, object]) -> None:
+        body = json.dumps(payload).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, upstream: Receive) -> Receive:
+    """Hand the buffered body to the app once, then pass through (so disconnects still arrive)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await upstream()
+
+    return receive

@@ -1,0 +1,246 @@
+"""Model loading: the built-in synthesizer or a user's TorchScript module, on CUDA or CPU.
+
+Loading runs in a background thread after the server is listening, so ``/live`` answers at
+once and ``/ready`` turns 200 only when a model can serve. torch is imported here, lazily,
+because importing it takes seconds and nothing else on the start-up path needs it.
+
+A TorchScript module must implement::
+
+    forward(self, prompts: List[str], num_samples: int, seeds: Tensor) -> Tensor   # [B, num_samples]
+
+returning float audio in [-1, 1]; an optional integer attribute ``sample_rate`` declares its
+rate (default 16000). The loader calls it once with a probe input and rejects a module whose
+answer has the wrong shape, dtype or non-finite values, so a bad model is reported at load
+time with a reason instead of failing every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .metrics import ServiceMetrics
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SAMPLE_RATE = 16_000
+_PROBE_SAMPLES = 160
+
+
+class ModelLoadError(RuntimeError):
+    """The configured model cannot serve; the message says why and what was tried."""
+
+
+class AudioModel(Protocol):
+    name: str
+    kind: str
+    sample_rate: int
+    device: str
+
+    def generate_pcm(self, prompts: list[str], lengths: list[int], seeds: list[int]) -> list[bytes]:
+        """One batched pass: PCM16 little-endian mono bytes for each request."""
+        ...
+
+
+def _to_pcm(audio: torch.Tensor, lengths: list[int]) -> list[bytes]:
+    import torch
+
+    # Convert the whole batch in one tensor op (on the model's device), copy to host once.
+    pcm = (audio.clamp(-1.0, 1.0) * 32767.0).round().to(torch.int16).cpu().numpy()
+    return [pcm[i, :n].tobytes() for i, n in enumerate(lengths)]
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "cpu":
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if requested == "cuda":
+        raise ModelLoadError(
+            "device 'cuda' was requested but torch.cuda.is_available() is False "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda})"
+        )
+    return "cpu"
+
+
+class BuiltinSynthModel:
+    """``fugatto-synth-v1``: prompts are parsed into synthesizer controls (see prompts.py)."""
+
+    kind = "builtin"
+
+    def __init__(self, device: str) -> None:
+        from .synth import MODEL_NAME, SAMPLE_RATE, FugattoSynth
+
+        self.name = MODEL_NAME
+        self.sample_rate = SAMPLE_RATE
+        self.device = device
+        self.module = FugattoSynth(SAMPLE_RATE).to(device).eval()
+
+    def generate_pcm(self, prompts: list[str], lengths: list[int], seeds: list[int]) -> list[bytes]:
+        import torch
+
+        from .prompts import parse_prompt
+
+        params = torch.tensor([parse_prompt(p).as_row() for p in prompts], dtype=torch.float32)
+        audio = self.module(
+            params.to(self.device),
+            torch.tensor(lengths, device=self.device),
+            torch.tensor(seeds, dtype=torch.int64, device=self.device),
+        )
+        return _to_pcm(audio, lengths)
+
+    def warm_up(self) -> None:
+        """Touch every voice once so the first request does not pay one-time initialisation."""
+        self.generate_pcm(["440 hz sine tone", "rain", "drum loop", "cello"], [1600] * 4, [0, 1, 2, 3])
+
+
+class TorchScriptModel:
+    """A user's scripted module, loaded from ``--model-path``."""
+
+    kind = "torchscript"
+
+    def __init__(self, path: Path, device: str) -> None:
+        import torch
+
+        if not path.is_file():
+            raise ModelLoadError(f"model file {path} does not exist")
+        try:
+            self.module: Any = torch.jit.load(str(path), map_location=device)
+        except Exception as exc:
+            raise ModelLoadError(
+                f"{path} is not a loadable TorchScript module: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from exc
+        self.module.eval()
+        self.device = device
+        self.name = model_name_for(path)
+        rate = getattr(self.module, "sample_rate", DEFAULT_SAMPLE_RATE)
+        if not isinstance(rate, int) or not 1_000 <= rate <= 192_000:
+            raise ModelLoadError(f"{path}: sample_rate attribute {rate!r} is not an integer in 1000..192000")
+        self.sample_rate = rate
+        self._probe(path)
+
+    def _forward(self, prompts: list[str], num_samples: int, seeds: list[int]) -> torch.Tensor:
+        import torch
+
+        with torch.inference_mode():
+            return self.module(
+                prompts, num_samples, torch.tensor(seeds, dtype=torch.int64, device=self.device)
+            )
+
+    def _probe(self, path: Path) -> None:
+        import torch
+
+        try:
+            out = self._forward(["probe tone"], _PROBE_SAMPLES, [0])
+        except Exception as exc:
+            raise ModelLoadError(
+                f"{path}: forward(prompts: List[str], num_samples: int, seeds: Tensor) failed on a probe "
+                f"input: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from exc
+        if not isinstance(out, torch.Tensor):
+            raise ModelLoadError(f"{path}: forward returned {type(out).__name__}, expected a Tensor")
+        if tuple(out.shape) != (1, _PROBE_SAMPLES):
+            raise ModelLoadError(
+                f"{path}: forward returned shape {tuple(out.shape)} for 1 prompt and "
+                f"{_PROBE_SAMPLES} samples, expected (1, {_PROBE_SAMPLES})"
+            )
+        if not out.is_floating_point() or not bool(torch.isfinite(out).all()):
+            raise ModelLoadError(f"{path}: forward must return finite floating-point audio, got {out.dtype}")
+
+    def generate_pcm(self, prompts: list[str], lengths: list[int], seeds: list[int]) -> list[bytes]:
+        num_samples = max(lengths)
+        audio = self._forward(prompts, num_samples, seeds)
+        if tuple(audio.shape) != (len(prompts), num_samples):
+            raise RuntimeError(
+                f"model returned shape {tuple(audio.shape)}, expected {(len(prompts), num_samples)}"
+            )
+        return _to_pcm(audio.float(), lengths)
+
+    def warm_up(self) -> None:
+        self.generate_pcm(["warm up"], [1600], [0])
+
+
+def model_name_for(path: Path) -> str:
+    """Metric label for a TorchScript file: its stem, restricted to a safe, short alphabet."""
+    stem = re.sub(r"[^a-z0-9_.-]+", "-", path.stem.lower()).strip("-.") or "model"
+    return stem[:64]
+
+
+@dataclass
+class ModelState:
+    """Where loading stands; read by health checks and the batch worker."""
+
+    status: str = "loading"  # loading | ready | failed
+    model: AudioModel | None = None
+    error: str | None = None
+    load_seconds: float | None = None
+    source: str = "builtin"
+
+    def __post_init__(self) -> None:
+        self.ready_event = threading.Event()
+        self.done_event = threading.Event()
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+
+def load_model(model_path: Path | None, device: str) -> AudioModel:
+    resolved = resolve_device(device)
+    model: BuiltinSynthModel | TorchScriptModel
+    model = TorchScriptModel(model_path, resolved) if model_path else BuiltinSynthModel(resolved)
+    model.warm_up()
+    return model
+
+
+def start_loading(
+    state: ModelState, model_path: Path | None, device: str, metrics: ServiceMetrics | None
+) -> threading.Thread:
+    """Load in a daemon thread; the outcome lands in ``state`` (and metrics, logs)."""
+    state.source = str(model_path) if model_path else "builtin"
+
+    def run() -> None:
+        started = time.perf_counter()
+        try:
+            model = load_model(model_path, device)
+        except Exception as exc:  # every failure must reach /ready and the logs, not a dead thread
+            state.error = str(exc) if isinstance(exc, ModelLoadError) else f"{type(exc).__name__}: {exc}"
+            state.status = "failed"
+            if metrics is not None:
+                metrics.active_models.set(0)
+            log.error("model load failed", extra={"model_source": state.source, "error": state.error})
+            state.done_event.set()
+            return
+        state.load_seconds = time.perf_counter() - started
+        state.model = model
+        state.status = "ready"
+        if metrics is not None:
+            metrics.model_load_seconds.labels(model.name).observe(state.load_seconds)
+            metrics.active_models.set(1)
+        log.info(
+            "model loaded",
+            extra={
+                "model": model.name,
+                "model_kind": model.kind,
+                "device": model.device,
+                "sample_rate": model.sample_rate,
+                "duration": state.load_seconds,
+            },
+        )
+        state.ready_event.set()
+        state.done_event.set()
+
+    thread = threading.Thread(target=run, name="model-loader", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,249 @@
+"""The built-in text-to-audio model: a batched, differentiable-style synthesizer in torch.
+
+Why a synthesizer: no pretrained weights can be downloaded where this service is built, and a
+monitoring example needs a workload that does real tensor work whose cost grows with batch
+size and audio length, and whose output can be checked (a "440 Hz tone" has its spectral
+peak at 440 Hz). Every voice is computed for the whole batch at once as [batch, samples]
+tensors, so one forward pass serves many requests and batching pays on CPU as on GPU.
+
+Voices, all mixed per request according to :class:`~fugatto_lab.prompts.SynthParams`:
+
+* harmonic oscillator (sine/saw/square/triangle partials via the Chebyshev recurrence,
+  band-limited below Nyquist, optional vibrato),
+* band-passed noise (FIR filter applied with an FFT) with a slow swell,
+* sparse resonant impulses (rain drops, crackle),
+* a 16-step drum machine (kick, snare, hi-hat) at the requested tempo,
+* attack/release envelope, tremolo, peak normalisation.
+
+Randomness comes from a counter-based integer hash of (seed, sample index), not from a
+stateful generator: the output of a request depends only on its own prompt, seed and
+duration - not on which other requests share its batch, and not on the device.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .prompts import HAT_PATTERN, KICK_PATTERN, NUM_PARAMS, PARAM_INDEX, SNARE_PATTERN
+
+SAMPLE_RATE = 16_000
+MODEL_NAME = "fugatto-synth-v1"
+MAX_HARMONICS = 32
+NOISE_TAPS = 1025
+DROP_TAPS = 512
+_MASK32 = 0xFFFFFFFF
+
+
+def _steps_since_hit(pattern: tuple[int, ...]) -> list[int]:
+    """For each of the 16 steps, how many steps ago the pattern last hit (cyclically)."""
+    n = len(pattern)
+    out = []
+    for step in range(n):
+        for back in range(n):
+            if pattern[(step - back) % n]:
+                out.append(back)
+                break
+        else:
+            out.append(n * 1000)  # never hits: pushed far outside any envelope
+    return out
+
+
+def hash_uniform(seeds: torch.Tensor, index: torch.Tensor, stream: int) -> torch.Tensor:
+    """Uniform [0, 1) noise from a 32-bit integer hash (lowbias32) of seed, index and stream.
+
+    int64 arithmetic wraps identically on CPU and CUDA, so the noise is bit-identical on both.
+    """
+    x = (seeds * 0x9E3779B1 + index * 0x85EBCA6B + stream * 0xC2B2AE35) & _MASK32
+    x = x ^ (x >> 16)
+    x = (x * 0x7FEB352D) & _MASK32
+    x = x ^ (x >> 15)
+    x = (x * 0x846CA68B) & _MASK32
+    x = x ^ (x >> 16)
+    return x.to(torch.float32) * (1.0 / 4294967296.0)
+
+
+class FugattoSynth(nn.Module):
+    """Batched synthesizer: ``forward(params[B,P], lengths[B], seeds[B]) -> audio[B, max(lengths)]``."""
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
+        super().__init__()
+        self.sample_rate = sample_rate
+        self.name = MODEL_NAME
+        k = torch.arange(1, MAX_HARMONICS + 1, dtype=torch.float32)
+        odd = (k % 2 == 1).float()
+        sign = torch.where(((k - 1) / 2) % 2 == 0, 1.0, -1.0)
+        # Partial amplitudes of the four classic waveforms, rows: sine, saw, square, triangle.
+        self.register_buffer(
+            "partials",
+            torch.stack(
+                [
+                    (k == 1).float(),
+                    1.0 / k,
+                    odd / k,
+                    odd * sign / (k * k),
+                ]
+            ),
+            persistent=False,
+        )
+        self.register_buffer(
+            "patterns",
+            torch.tensor([KICK_PATTERN, SNARE_PATTERN, HAT_PATTERN], dtype=torch.float32),
+            persistent=False,
+        )
+        self.register_buffer(
+            "since_hit",
+            torch.tensor(
+                [_steps_since_hit(p) for p in (KICK_PATTERN, SNARE_PATTERN, HAT_PATTERN)], dtype=torch.float32
+            ),
+            persistent=False,
+        )
+        n = torch.arange(NOISE_TAPS, dtype=torch.float32) - (NOISE_TAPS - 1) / 2
+        self.register_buffer("fir_n", n, persistent=False)
+        self.register_buffer("fir_window", torch.hamming_window(NOISE_TAPS, periodic=False), persistent=False)
+
+    def _p(self, params: torch.Tensor, name: str) -> torch.Tensor:
+        return params[:, PARAM_INDEX[name]].unsqueeze(1)
+
+    def harmonic_amplitudes(self, params: torch.Tensor) -> torch.Tensor:
+        """[B, MAX_HARMONICS] partial amplitudes, zero above Nyquist (no aliasing)."""
+        idx = [PARAM_INDEX[n] for n in ("sine", "saw", "square", "triangle")]
+        amps = params[:, idx] @ self.partials
+        f0 = self._p(params, "freq_hz") * (1.0 + self._p(params, "vibrato_depth"))
+        k = torch.arange(1, MAX_HARMONICS + 1, device=params.device, dtype=params.dtype)
+        return amps * (k * f0 < 0.475 * self.sample_rate) * (self._p(params, "tone_amp") > 0)
+
+    def _tone(
+        self, params: torch.Tensor, amps: torch.Tensor, idx: torch.Tensor, t: torch.Tensor, num_harmonics: int
+    ) -> torch.Tensor:
+        f0 = self._p(params, "freq_hz")
+        # Phase in float64: 2*pi*f*t loses too much precision in float32 after a few seconds.
+        cycles = torch.remainder(f0.double() * idx.double() / self.sample_rate, 1.0).float()
+        rate = self._p(params, "vibrato_rate_hz").clamp_min(1e-3)
+        theta = (
+            2 * math.pi * cycles
+            + f0 * self._p(params, "vibrato_depth") * (1 - torch.cos(2 * math.pi * rate * t)) / rate
+        )
+        s_prev = torch.zeros_like(theta)
+        s_cur = torch.sin(theta)
+        two_c = 2 * torch.cos(theta)
+        out = amps[:, 0:1] * s_cur
+        for k in range(1, num_harmonics):  # sin((k+1)x) = 2cos(x)sin(kx) - sin((k-1)x)
+            s_prev, s_cur = s_cur, two_c * s_cur - s_prev
+            out = out + amps[:, k : k + 1] * s_cur
+        return out
+
+    def _fir_bandpass(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+        """Windowed-sinc band-pass kernels [B, NOISE_TAPS] for cutoffs in Hz."""
+        n = self.fir_n
+        lo = (low / self.sample_rate).clamp(0.0, 0.49)
+        hi = (high / self.sample_rate).clamp(0.0, 0.49)
+        return (2 * hi * torch.sinc(2 * hi * n) - 2 * lo * torch.sinc(2 * lo * n)) * self.fir_window
+
+    def _drop_kernel(self, freq: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
+        n = torch.arange(DROP_TAPS, device=freq.device, dtype=torch.float32)
+        return torch.exp(-n / (decay.clamp_min(1e-4) * self.sample_rate)) * torch.sin(
+            2 * math.pi * freq * n / self.sample_rate
+        )
+
+    def _filtered(self, signals: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+        """Causal linear convolution of each row with its kernel, via one batched FFT.
+
+        The FFT is long enough that nothing wraps around, so the result equals a direct
+        convolution and does not depend on how long the batch's padding is.
+        """
+        n = signals.shape[-1]
+        # A multiple of 4096 is 2^12 * small factors: fast for pocketfft/cuFFT and barely padded.
+        size = -(-(n + kernels.shape[-1] - 1) // 4096) * 4096
+        spec = torch.fft.rfft(signals, n=size) * torch.fft.rfft(kernels, n=size)
+        return torch.fft.irfft(spec, n=size)[..., :n]
+
+    def _drums(
+        self, params: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, idx: torch.Tensor
+    ) -> torch.Tensor:
+        step_len = 60.0 / self._p(params, "bpm") / 4.0  # seconds per sixteenth note
+        pos = t / step_len
+        step = torch.floor(pos)
+        in_step = (pos - step) * step_len
+        cyc = torch.remainder(step, 16).long()
+        out = torch.zeros_like(t)
+        for voice, name in enumerate(("kick", "snare", "hat")):
+            back = self.since_hit[voice][cyc]
+            tau = in_step + back * step_len
+            active = (step - back >= 0).float() * self._p(params, name)
+            if name == "kick":
+                phase = 2 * math.pi * (50.0 * tau + 100.0 * 0.03 * (1 - torch.exp(-tau / 0.03)))
+                out = out + active * torch.sin(phase) * torch.exp(-tau / 0.3)
+            elif name == "snare":
+                body = 0.7 * noise + 0.3 * torch.sin(2 * math.pi * 185.0 * tau)
+                out = out + 0.8 * active * body * torch.exp(-tau / 0.07)
+            else:
+                hiss = noise - torch.roll(noise, 1, dims=1)  # first difference: a cheap high-pass
+                out = out + 0.4 * active * hiss * torch.exp(-tau / 0.02)
+        return out
+
+    @torch.inference_mode()
+    def forward(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+        if params.ndim != 2 or params.shape[1] != NUM_PARAMS:
+            raise ValueError(f"params must be [batch, {NUM_PARAMS}], got {tuple(params.shape)}")
+        device = params.device
+        num_samples = int(lengths.max())
+        idx = torch.arange(num_samples, device=device, dtype=torch.int64).unsqueeze(0)
+        t = idx.float() / self.sample_rate
+        seeds = seeds.to(device=device, dtype=torch.int64).unsqueeze(1)
+        lengths = lengths.to(device).unsqueeze(1)
+        p = self._p
+        mix = torch.zeros((params.shape[0], num_samples), device=device)
+
+        # Each voice runs only on the rows that use it, so a mixed batch costs the sum of its
+        # voices rather than every voice for every row.
+        amps = self.harmonic_amplitudes(params)
+        rows = (amps.abs() > 0).any(dim=1).nonzero().squeeze(1)
+        if rows.numel():
+            sub_amps = amps[rows]
+            num_harmonics = int((sub_amps.abs() > 0).any(dim=0).nonzero().max()) + 1
+            sub = params[rows]
+            tone = p(sub, "tone_amp") * self._tone(sub, sub_amps, idx, t, num_harmonics)
+            mix = mix.index_add(0, rows, tone)
+
+        noisy = params[:, [PARAM_INDEX["noise_amp"], PARAM_INDEX["drop_amp"], PARAM_INDEX["drum_amp"]]] > 0
+        rows = noisy.any(dim=1).nonzero().squeeze(1)
+        if rows.numel():
+            sub = params[rows]
+            sub_seeds = seeds[rows]
+            noise = hash_uniform(sub_seeds, idx, 1) * 2 - 1
+            u = hash_uniform(sub_seeds, idx, 2)
+            rate = p(sub, "drop_rate_hz") / self.sample_rate
+            drops = (u < rate) * (0.3 + 0.7 * u / rate.clamp_min(1e-12))
+            kernels = torch.cat(
+                [
+                    self._fir_bandpass(p(sub, "noise_low_hz"), p(sub, "noise_high_hz")),
+                    nn.functional.pad(
+                        self._drop_kernel(p(sub, "drop_freq_hz"), p(sub, "drop_decay_s")),
+                        (0, NOISE_TAPS - DROP_TAPS),
+                    ),
+                ]
+            )
+            band, rain = self._filtered(torch.cat([noise, drops]), kernels).chunk(2)
+            swell = 1 - p(sub, "swell_depth") * (
+                0.5 + 0.5 * torch.cos(2 * math.pi * p(sub, "swell_rate_hz") * t)
+            )
+            voice = p(sub, "noise_amp") * 4.0 * band * swell + p(sub, "drop_amp") * rain
+            if bool(noisy[:, 2].any()):
+                voice = voice + p(sub, "drum_amp") * self._drums(sub, noise, t, idx)
+            mix = mix.index_add(0, rows, voice)
+
+        duration = lengths.float() / self.sample_rate
+        env = torch.clamp(t / p(params, "attack_s").clamp_min(1e-4), max=1.0) * torch.clamp(
+            (duration - t) / p(params, "release_s").clamp_min(1e-4), 0.0, 1.0
+        )
+        env = env * (
+            1
+            - p(params, "tremolo_depth")
+            * (0.5 - 0.5 * torch.cos(2 * math.pi * p(params, "tremolo_rate_hz") * t))
+        )
+        audio = mix * env * (idx < lengths)
+        peak = audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)
+        return audio * (p(params, "gain") / peak)
