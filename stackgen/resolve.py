@@ -85,7 +85,7 @@ def _check_alert(service: Service, alert, path: Path_, positions: Positions) -> 
         wanted = _KIND_METRIC_TYPES[alert.kind]
         if metric.type not in wanted:
             yield positions.problem((*where, "metric"),
-                                    f"a {alert.kind} alert needs a {' or '.join(wanted)}, and "
+                                    f"an alert of kind {alert.kind} needs a {' or '.join(wanted)}, and "
                                     f"{metric.name!r} is a {metric.type}")
         for k, matcher in enumerate(sel.matchers):
             if matcher.label not in metric.labels:

@@ -57,7 +57,7 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, Positions]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = " ".join(filter(None, [exc.context, exc.problem]))
+        reason = ": ".join(filter(None, [exc.context, exc.problem]))
         raise SpecError([Problem(filename, line, col, "", f"YAML syntax error: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(filename, 1, 1, "", f"YAML error: {exc}")]) from None

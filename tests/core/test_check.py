@@ -1,0 +1,68 @@
+"""check: passes on the committed tree, fails naming the file after a hand edit, never skips a tool."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _stackgen(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stackgen", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env or os.environ.copy())
+
+
+def _copy_project(root: Path, tmp_path: Path) -> Path:
+    work = tmp_path / "project"
+    work.mkdir()
+    shutil.copy(root / "stack.yaml", work / "stack.yaml")
+    shutil.copytree(root / "generated", work / "generated")
+    return work
+
+
+def test_check_passes_on_committed_tree(root: Path):
+    result = _stackgen("check", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "in sync" in result.stdout
+
+
+def test_hand_edit_fails_check_naming_the_file(root: Path, tmp_path: Path):
+    work = _copy_project(root, tmp_path)
+    rules = work / "generated/prometheus/rules/fugatto-audio-lab-alerts.yml"
+    rules.write_text(rules.read_text().replace("> 0.05", "> 0.5", 1))
+    result = _stackgen("check", cwd=work)
+    assert result.returncode == 1
+    assert "generated/prometheus/rules/fugatto-audio-lab-alerts.yml: differs from a fresh render" in result.stderr
+    diff = _stackgen("diff", cwd=work)
+    assert diff.returncode == 1
+    assert "\n-      > 0.5\n+      > 0.05\n" in diff.stdout
+
+
+def test_missing_validator_is_an_error_with_install_hint(root: Path, tmp_path: Path):
+    work = _copy_project(root, tmp_path)
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # python only: no promtool, no amtool
+    result = _stackgen("check", cwd=work, env=env)
+    assert result.returncode == 1
+    assert "promtool is not installed: apt-get install -y --no-install-recommends prometheus" in result.stderr
+    assert "amtool is not installed: apt-get install -y --no-install-recommends prometheus-alertmanager" in result.stderr
+
+
+def test_schema_command_prints_the_spec_schema(root: Path):
+    import json
+
+    result = _stackgen("schema", cwd=root)
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "stackgen/v1 stack spec"
+    assert "apiVersion" in schema["properties"]
+    assert result.stdout == (root / "generated/stackgen.schema.json").read_text()
+
+
+def test_help_does_not_import_targets_or_pydantic(root: Path):
+    code = ("import sys; from stackgen.cli import app\n"
+            "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+            "bad = [m for m in sys.modules if m.startswith(('stackgen.targets', 'pydantic', 'stackgen.spec', 'yaml'))]\n"
+            "print('IMPORTED', bad)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert "IMPORTED []" in result.stdout, result.stdout
