@@ -56,7 +56,7 @@ def _g4(value: float) -> str:
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    return "%.4g" % value
+    return "%.4g" % value  # noqa: UP031 - mirrors Go printf on purpose
 
 
 def _plain(value: float) -> str:

@@ -90,7 +90,7 @@ class Metric(StrictModel):
         if self.type == "histogram":
             if not self.buckets:
                 raise ValueError("a histogram declares its buckets")
-            if any(lower >= upper for lower, upper in zip(self.buckets, self.buckets[1:])):
+            if any(lower >= upper for lower, upper in zip(self.buckets, self.buckets[1:], strict=False)):
                 raise ValueError("buckets must be strictly increasing")
         elif self.buckets is not None:
             raise ValueError(f"only histograms have buckets, and {self.name!r} is a {self.type}")
