@@ -110,5 +110,13 @@ def configure_logging(
     logging.getLogger("uvicorn.access").disabled = True
 
 
+def remove_handlers() -> None:
+    """Undo :func:`configure_logging` (tests install handlers per test)."""
+    for logger in (logging.getLogger(), logging.getLogger(SECURITY_LOGGER)):
+        for handler in [h for h in logger.handlers if getattr(h, _MARK, False)]:
+            logger.removeHandler(handler)
+            handler.close()
+
+
 def security_log() -> logging.Logger:
     return logging.getLogger(SECURITY_LOGGER)

@@ -1,0 +1,110 @@
+"""HTTP behaviour: bounds, bad input, body cap, health endpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import generate
+
+BAD_BODIES = [
+    {"prompt": "", "duration_seconds": 1.0},
+    {"prompt": "   ", "duration_seconds": 1.0},
+    {"prompt": "x" * 501, "duration_seconds": 1.0},
+    {"prompt": "tone", "duration_seconds": 0.05},
+    {"prompt": "tone", "duration_seconds": 30.01},
+    {"prompt": "tone", "duration_seconds": -1},
+    {"prompt": "tone", "duration_seconds": "2"},
+    {"prompt": "tone", "duration_seconds": True},
+    {"prompt": 42, "duration_seconds": 1.0},
+    {"prompt": "tone"},
+    {"duration_seconds": 1.0},
+    {"prompt": "tone", "duration_seconds": 1.0, "seed": -1},
+    {"prompt": "tone", "duration_seconds": 1.0, "seed": "1"},
+    {"prompt": "tone", "duration_seconds": 1.0, "volume": 11},
+    {"prompt": "bell\x00", "duration_seconds": 1.0},
+    [1, 2, 3],
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES, ids=range(len(BAD_BODIES)))
+def test_bad_input_is_422_json_and_logged_to_security_log(client, json_logs, tmp_path, body):
+    r = client.post("/generate", json=body)
+    assert r.status_code == 422
+    payload = r.json()
+    assert payload["error"] == "validation_error" and payload["detail"]
+    security = [json.loads(line) for line in (tmp_path / "logs" / "security.log").read_text().splitlines()]
+    assert security[-1]["logger"] == "security" and security[-1]["event"] == "invalid_input"
+    assert security[-1]["request_id"] == r.headers["x-request-id"]
+    assert generate(client).status_code == 200  # still serving
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b'{"prompt": "tone", "duration_seconds": NaN}'])
+def test_malformed_json_is_422(client, raw):
+    r = client.post("/generate", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["error"] == "validation_error"
+
+
+def test_boundaries_are_accepted(client):
+    assert generate(client, prompt="x" * 500, duration=0.1).status_code == 200
+    assert generate(client, prompt="a", duration=30.0, seed=2**32 - 1).status_code == 200
+
+
+def test_body_size_is_capped(client, json_logs, tmp_path):
+    r = client.post("/generate", content=b'{"prompt": "' + b"a" * 20_000 + b'", "duration_seconds": 1}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"] == "payload_too_large"
+    last = json.loads((tmp_path / "logs" / "security.log").read_text().splitlines()[-1])
+    assert last["event"] == "body_too_large"
+
+
+def test_chunked_body_is_capped_too(client):
+    def chunks():
+        yield b'{"prompt": "'
+        for _ in range(40):
+            yield b"a" * 1000
+        yield b'", "duration_seconds": 1}'
+
+    r = client.post("/generate", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_health(client):
+    body = client.get("/health").json()
+    assert body["status"] == "healthy"
+    assert body["timestamp"].endswith("Z") and body["uptime_seconds"] >= 0
+
+
+def test_health_detailed_reports_real_components_only(client):
+    r = client.get("/health/detailed")
+    body = r.json()
+    assert set(body["checks"]) == {"model", "gpu", "system", "batch_worker", "tracing"}
+    assert "database" not in json.dumps(body)
+    assert body["checks"]["model"]["name"] == "fugatto-synth-v1"
+    assert body["checks"]["batch_worker"]["alive"] is True
+    assert body["checks"]["tracing"]["enabled"] is False
+    # --device cpu is what the fixture asked for, so a missing GPU is not a warning here.
+    assert body["checks"]["gpu"]["status"] == "healthy"
+    ranks = {"healthy": 0, "warning": 1, "unhealthy": 2}
+    assert ranks[body["status"]] == max(ranks[c["status"]] for c in body["checks"].values())
+
+
+def test_live_and_ready(client):
+    assert client.get("/live").json()["status"] == "alive"
+    r = client.get("/ready")
+    assert r.status_code == 200 and r.json() == {"status": "ready", "model": "fugatto-synth-v1"}
+
+
+def test_request_id_is_echoed_or_generated(client):
+    assert generate(client, **{"X-Request-ID": "req-123"}).headers["x-request-id"] == "req-123"
+    generated = client.get("/live", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
+    assert generated != "bad id with spaces" and len(generated) == 32
+
+
+def test_unknown_path_is_404_and_docs_are_off(client):
+    assert client.get("/nope").status_code == 404
+    assert client.get("/docs").status_code == 404
+    assert client.get("/generate").status_code == 405

@@ -1,0 +1,87 @@
+"""The model produces real, correctly framed audio that matches its prompt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fugatto_lab.prompts import parse_prompt
+from fugatto_lab.synth import SAMPLE_RATE, FugattoSynth
+
+from .conftest import generate, read_wav
+
+
+@pytest.mark.parametrize("duration", [0.1, 0.73, 2.0])
+def test_wav_header_rate_and_duration(client, duration):
+    r = generate(client, duration=duration)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "audio/wav"
+    assert r.content[:4] == b"RIFF" and r.content[8:16] == b"WAVEfmt "
+    rate, samples = read_wav(r.content)
+    assert rate == SAMPLE_RATE == int(r.headers["x-sample-rate"])
+    assert abs(len(samples) / rate - duration) <= 0.01 * duration
+    assert len(r.content) == 44 + 2 * len(samples)
+
+
+@pytest.mark.parametrize("prompt,freq", [("a calm 440 Hz sine tone", 440.0), ("square wave at 1 khz", 1000.0),
+                                         ("a gentle a3 sine note", 220.0)])
+def test_tonal_prompt_has_its_frequency_as_spectral_peak(client, prompt, freq):
+    rate, samples = read_wav(generate(client, prompt=prompt, duration=1.0).content)
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples))))
+    peak = np.argmax(spectrum) * rate / len(samples)
+    assert abs(peak - freq) <= 2.0
+    assert np.abs(samples).max() > 0.2 * 32767  # audible, peak-normalised
+
+
+def test_same_seed_same_audio_and_other_seed_differs(client):
+    a = generate(client, prompt="rain on a tin roof", seed=7).content
+    b = generate(client, prompt="rain on a tin roof", seed=7).content
+    c = generate(client, prompt="rain on a tin roof", seed=8).content
+    assert a == b
+    assert a != c
+
+
+def test_random_seed_is_reported_and_reproduces(client):
+    r = generate(client, prompt="wind", seed=None)
+    seed = int(r.headers["x-seed"])
+    assert generate(client, prompt="wind", seed=seed).content == r.content
+
+
+def test_drum_loop_follows_tempo():
+    """Kick onsets of a 120 bpm loop fall on the pattern's sixteenth-note grid."""
+    model = FugattoSynth()
+    params = torch.tensor([parse_prompt("kick at 120 bpm").as_row()])
+    audio = model(params, torch.tensor([SAMPLE_RATE * 2]), torch.tensor([0]))[0].numpy()
+    step = SAMPLE_RATE * 60 / 120 / 4
+    frame = int(step)
+    energy = np.array([np.abs(audio[i:i + frame // 4]).mean() for i in range(0, len(audio), frame)])
+    # The kick pattern hits steps 0, 8 and 10 of each bar: energy jumps exactly there.
+    onsets = {s for s in range(1, len(energy)) if energy[s] > 1.2 * energy[s - 1]}
+    assert onsets == {8, 10}  # 2 s at 120 bpm is one bar of 16 steps
+
+
+def test_output_does_not_depend_on_batch_company():
+    model = FugattoSynth()
+    prompts = ["a calm 440 Hz sine tone", "rain on a tin roof", "fast drum loop at 140 bpm", "low cello drone"]
+    lengths = [8000, 16000, 12000, 4000]
+    params = torch.tensor([parse_prompt(p).as_row() for p in prompts])
+    batch = model(params, torch.tensor(lengths), torch.tensor([1, 2, 3, 4]))
+    for i, n in enumerate(lengths):
+        alone = model(params[i:i + 1], torch.tensor([n]), torch.tensor([i + 1]))[0]
+        assert torch.allclose(alone, batch[i, :n], atol=1e-5)
+        assert batch[i, n:].abs().max() == 0 if n < max(lengths) else True
+
+
+@pytest.mark.parametrize("prompt,field,value", [
+    ("low cello drone", "freq_hz", 65.41), ("fast drum loop at 140 bpm", "bpm", 140.0),
+    ("fast drum loop", "bpm", 160.0), ("a calm 440 Hz sine tone", "freq_hz", 440.0),
+    ("rain on a tin roof", "tone_amp", 0.0), ("high violin with vibrato", "freq_hz", 440.0),
+])
+def test_prompt_vocabulary(prompt, field, value):
+    assert getattr(parse_prompt(prompt), field) == pytest.approx(value)
+
+
+def test_unknown_words_still_make_sound(client):
+    _, samples = read_wav(generate(client, prompt="zxqv plorp", duration=0.3).content)
+    assert np.abs(samples).max() > 1000

@@ -1,0 +1,147 @@
+"""The live exposition matches the metric contract; labels stay bounded."""
+
+from __future__ import annotations
+
+import random
+import string
+from pathlib import Path
+
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from fugatto_lab.gpu import GpuSample, NvmlReader
+from fugatto_lab.metrics import CONTRACT, GPU_METRICS, ServiceMetrics
+
+from .conftest import generate
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KNOWN_ENDPOINTS = {"/generate", "/health", "/health/detailed", "/ready", "/live", "unmatched"}
+
+
+def _family_name(name: str, kind: str) -> str:
+    """prometheus_client's parser reports counter families without the _total suffix."""
+    return name[: -len("_total")] if kind == "counter" and name.endswith("_total") else name
+
+
+def _expected_contract() -> dict[str, tuple[str, frozenset[str]]]:
+    stack = REPO_ROOT / "stack.yaml"
+    if stack.exists():
+        spec = yaml.safe_load(stack.read_text())
+        services = [s for s in spec.get("services", []) if s.get("name") == "fugatto-audio-lab"]
+        if services and services[0].get("metrics"):
+            return {m["name"]: (m["type"], frozenset(m.get("labels") or ())) for m in services[0]["metrics"]}
+    return {s.name: (s.type, frozenset(s.labels)) for s in CONTRACT}
+
+
+def _scrape(metrics: ServiceMetrics) -> dict[str, object]:
+    return {f.name: f for f in text_string_to_metric_families(metrics.exposition().decode())}
+
+
+def _populate(client) -> None:
+    assert generate(client).status_code == 200
+    client.post("/generate", json={"prompt": ""})
+    client.get("/health")
+
+
+def test_package_contract_matches_stack_yaml_when_present():
+    expected = _expected_contract()
+    assert expected == {s.name: (s.type, frozenset(s.labels)) for s in CONTRACT}
+
+
+def test_every_contract_family_is_exposed_with_its_labels(client):
+    _populate(client)
+    families = _scrape(client.app.state.svc.metrics)
+    gpu_present = client.app.state.svc.nvml.available
+    for name, (kind, labels) in _expected_contract().items():
+        family = families.get(_family_name(name, kind))
+        if name in GPU_METRICS and not gpu_present:
+            assert family is None, f"{name} must not be faked without NVML"
+            continue
+        assert family is not None, f"{name} missing from /metrics"
+        assert family.type == kind
+        assert family.samples, f"{name} has no samples"
+        for sample in family.samples:
+            assert set(sample.labels) - {"le"} == labels, (name, sample.labels)
+
+
+def test_no_created_series_and_nothing_outside_the_contract(client):
+    _populate(client)
+    names = set(_scrape(client.app.state.svc.metrics))
+    allowed = {_family_name(s.name, s.type) for s in CONTRACT}
+    assert names <= allowed
+    assert "_created" not in client.app.state.svc.metrics.exposition().decode()
+
+
+def test_histogram_buckets_match_contract(client):
+    _populate(client)
+    families = _scrape(client.app.state.svc.metrics)
+    for spec in CONTRACT:
+        if spec.type != "histogram" or spec.name not in families:
+            continue
+        les = {float(s.labels["le"]) for s in families[spec.name].samples if s.name.endswith("_bucket")}
+        assert les == {*map(float, spec.buckets or ()), float("inf")}, spec.name
+
+
+def test_request_labels_use_route_templates_and_numeric_status(client):
+    _populate(client)
+    samples = _scrape(client.app.state.svc.metrics)["fugatto_requests"].samples
+    seen = {(s.labels["method"], s.labels["endpoint"], s.labels["status"]) for s in samples}
+    assert ("POST", "/generate", "200") in seen and ("POST", "/generate", "422") in seen
+
+
+def test_random_unknown_paths_keep_the_endpoint_label_bounded(client):
+    rng = random.Random(0)
+    methods = ["GET", "POST", "DELETE", "PROPFIND", "BREW"]
+    for _ in range(1000):
+        path = "/" + "/".join("".join(rng.choices(string.ascii_lowercase + string.digits, k=rng.randint(1, 12)))
+                              for _ in range(rng.randint(1, 4)))
+        client.request(rng.choice(methods), path)
+    samples = _scrape(client.app.state.svc.metrics)["fugatto_requests"].samples
+    endpoints = {s.labels["endpoint"] for s in samples}
+    methods_seen = {s.labels["method"] for s in samples}
+    assert endpoints <= KNOWN_ENDPOINTS and "unmatched" in endpoints
+    assert methods_seen <= {"GET", "POST", "DELETE", "other"}
+    assert sum(s.value for s in samples if s.labels["endpoint"] == "unmatched") == 1000
+    assert len(samples) < 20
+
+
+def test_generation_and_batch_metrics_count_requests(client):
+    for _ in range(3):
+        generate(client)
+    families = _scrape(client.app.state.svc.metrics)
+    gens = {tuple(s.labels.values()): s.value for s in families["fugatto_audio_generations"].samples}
+    assert gens[("fugatto-synth-v1", "true")] == 3
+    batch_count = [s.value for s in families["fugatto_batch_size"].samples if s.name == "fugatto_batch_size_count"]
+    assert batch_count == [3]
+    assert [s.value for s in families["fugatto_active_models"].samples] == [1.0]
+    load = [s for s in families["fugatto_model_load_seconds"].samples if s.name.endswith("_count")]
+    assert load[0].labels == {"model": "fugatto-synth-v1"} and load[0].value == 1
+    rss = families["fugatto_memory_usage_bytes"].samples[0].value
+    assert 10e6 < rss < 8e9
+
+
+class _FakeNvml(NvmlReader):
+    """Stands in for NVML to check the exposition shape; production code never fakes GPUs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._initialised = self._available = True
+
+    def read(self) -> list[GpuSample]:
+        return [GpuSample(0, "H100", 42.0, 1 << 30, 80 << 30), GpuSample(1, "H100", 7.0, 2 << 30, 80 << 30)]
+
+
+def test_gpu_gauges_come_from_nvml_per_gpu_index():
+    families = _scrape(ServiceMetrics(_FakeNvml()))
+    util = {s.labels["gpu"]: s.value for s in families["fugatto_gpu_utilization_percent"].samples}
+    mem = {s.labels["gpu"]: s.value for s in families["fugatto_gpu_memory_usage_bytes"].samples}
+    assert util == {"0": 42.0, "1": 7.0} and mem == {"0": float(1 << 30), "1": float(2 << 30)}
+
+
+def test_gpu_gauges_absent_without_nvml():
+    class NoNvml(NvmlReader):
+        def read(self) -> list[GpuSample]:
+            return []
+
+    families = _scrape(ServiceMetrics(NoNvml()))
+    assert not GPU_METRICS & set(families)
