@@ -211,7 +211,8 @@ def _latency(service: Service, alert: LatencyQuantileAlert, step: Duration) -> l
 
     def scenario(first_fire: bool, first_steps: int, second_steps: int) -> Scenario:
         s = Scenario(step)
-        for bound in [*buckets, math.inf]:
+        # Only the buckets around the threshold shape the quantile; the others would repeat 0 or N.
+        for bound in [b for b in buckets if lower <= b <= upper] + [math.inf]:
             le = "+Inf" if bound == math.inf else number(bound)
             segments = [(cumulative(bound, first_fire), first_steps)]
             if second_steps:

@@ -1,0 +1,81 @@
+"""Render speed: a cold `stackgen render` against a cold import of the libraries it needs, and the
+render time of synthetic specs of two sizes (linearity).
+
+Run: .venv/bin/python bench/render_bench.py  (writes bench/results/render.md)
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import synthetic_spec  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+STACKGEN = str(Path(PY).parent / "stackgen")
+RUNS = 15
+
+
+def wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def cold_ratio(out: Path) -> tuple[float, float]:
+    imports, renders = [], []
+    for _ in range(RUNS):  # interleaved so machine noise hits both alike
+        imports.append(wall([PY, "-c", "import pydantic, yaml, jinja2, grafanalib.core"]))
+        renders.append(wall([STACKGEN, "render", "--spec", "stack.yaml", "--out", str(out)]))
+    return statistics.median(imports), statistics.median(renders)
+
+
+def synthetic_render(services: int, work: Path) -> float:
+    spec = work / f"spec-{services}.yaml"
+    spec.write_text(synthetic_spec(services))
+    code = ("import time,sys; from pathlib import Path; t=time.perf_counter();"
+            "from stackgen.resolve import load_stack; from stackgen.render import render_stack;"
+            "from stackgen.write import write_tree;"
+            "write_tree(Path(sys.argv[2]), render_stack(load_stack(sys.argv[1])));"
+            "print(time.perf_counter()-t)")
+    times = []
+    for _ in range(3):
+        result = subprocess.run([PY, "-c", code, str(spec), str(work / f"out-{services}")], check=True,
+                                capture_output=True, text=True, cwd=ROOT)
+        times.append(float(result.stdout))
+    return statistics.median(times)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        imports, render = cold_ratio(work / "generated")
+        small, large = synthetic_render(100, work), synthetic_render(200, work)
+    lines = [
+        "# Render benchmark",
+        "",
+        f"Command: `.venv/bin/python bench/render_bench.py` ({RUNS} interleaved cold runs; medians).",
+        "",
+        "| measurement | median |",
+        "| --- | --- |",
+        f"| cold `python -c \"import pydantic, yaml, jinja2, grafanalib.core\"` | {imports * 1000:.0f} ms |",
+        f"| cold `stackgen render` of stack.yaml | {render * 1000:.0f} ms |",
+        f"| ratio render / imports (target <= 1.6) | {render / imports:.2f} |",
+        f"| synthetic 100 services x 25 alerts (load+resolve+render+write) | {small:.2f} s |",
+        f"| synthetic 200 services x 25 alerts (target < 3 s) | {large:.2f} s |",
+        f"| growth 200 / 100 (linear = 2.0) | {large / small:.2f} |",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    (ROOT / "bench/results/render.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""A synthetic spec of N services with 25 alerts each, built from the bundled Fugatto service."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ALERTS_PER_SERVICE = 25
+
+
+def synthetic_spec(services: int) -> str:
+    base = yaml.safe_load((ROOT / "stack.yaml").read_text())
+    template = base["services"][0]
+    kinds = [a for a in template["alerts"] if a["kind"] not in ("watchdog", "target_down")]
+    out = []
+    for i in range(services):
+        service = copy.deepcopy(template)
+        service["name"] = f"svc-{i:03d}"
+        alerts = []
+        for j in range(ALERTS_PER_SERVICE):
+            alert = copy.deepcopy(kinds[j % len(kinds)])
+            alert["name"] = f"{alert['name']}S{i}N{j}"
+            alerts.append(alert)
+        service["alerts"] = alerts
+        out.append(service)
+    base["services"] = out
+    return yaml.safe_dump(base, sort_keys=False)
