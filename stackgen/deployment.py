@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from stackgen.errors import Problem
-
 from stackgen.spec.alerts import Alert
 from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
@@ -63,8 +62,10 @@ def environment_alerts(service: Service, env: Environment | None) -> list[Alert]
     override = env.services.get(service.name) if env else None
     if override is None:
         return list(service.alerts)
-    return [override_alert(a, override.alert_thresholds[a.name]) if a.name in override.alert_thresholds else a
-            for a in service.alerts]
+    return [
+        override_alert(a, override.alert_thresholds[a.name]) if a.name in override.alert_thresholds else a
+        for a in service.alerts
+    ]
 
 
 def check_deploy(spec: Spec, positions) -> Iterator[Problem]:
@@ -79,28 +80,37 @@ def check_deploy(spec: Spec, positions) -> Iterator[Problem]:
             path = ("environments", i, "services", service_name)
             service = services.get(service_name)
             if service is None:
-                yield positions.problem(path, f"service {service_name!r} is not defined "
-                                              f"(services: {', '.join(services)})")
+                yield positions.problem(
+                    path, f"service {service_name!r} is not defined (services: {', '.join(services)})"
+                )
                 continue
             alerts = {a.name: a for a in service.alerts}
             for alert_name, threshold in override.alert_thresholds.items():
                 where = (*path, "alert_thresholds", alert_name)
                 alert = alerts.get(alert_name)
                 if alert is None:
-                    yield positions.problem(where, f"alert {alert_name!r} is not an alert of service "
-                                                   f"{service_name!r} (alerts: {', '.join(alerts) or 'none'})")
+                    yield positions.problem(
+                        where,
+                        f"alert {alert_name!r} is not an alert of service "
+                        f"{service_name!r} (alerts: {', '.join(alerts) or 'none'})",
+                    )
                     continue
                 yield from _check_threshold(service, alert, threshold, where, positions)
     for name in spec.kubernetes.autoscaling:
         if name not in services:
-            yield positions.problem(("kubernetes", "autoscaling", name),
-                                    f"service {name!r} is not defined (services: {', '.join(services)})")
+            yield positions.problem(
+                ("kubernetes", "autoscaling", name),
+                f"service {name!r} is not defined (services: {', '.join(services)})",
+            )
     by_name: dict[str, str] = {}
     for secret in alertmanager_secret_files(spec):
         if secret.name in by_name:
-            yield positions.problem(("alertmanager",), f"secret files {by_name[secret.name]} and {secret.path} "
-                                                       f"share the name {secret.name!r}: the deploy targets "
-                                                       "key secrets by file name")
+            yield positions.problem(
+                ("alertmanager",),
+                f"secret files {by_name[secret.name]} and {secret.path} "
+                f"share the name {secret.name!r}: the deploy targets "
+                "key secrets by file name",
+            )
         by_name[secret.name] = secret.path
 
 
@@ -109,10 +119,15 @@ def _check_threshold(service: Service, alert: Alert, threshold: float, where, po
         changed = override_alert(alert, threshold)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        yield positions.problem(where, f"threshold {threshold:g} is invalid for alert {alert.name!r}: {reason}")
+        yield positions.problem(
+            where, f"threshold {threshold:g} is invalid for alert {alert.name!r}: {reason}"
+        )
         return
     if changed.kind == "latency_quantile":
         metric = service.metric(changed.histogram.metric)
         if metric and metric.buckets and changed.threshold not in metric.buckets[:-1]:
-            yield positions.problem(where, f"threshold {threshold:g} must be one of the histogram's buckets "
-                                           f"below the largest (buckets: {', '.join(f'{b:g}' for b in metric.buckets)})")
+            yield positions.problem(
+                where,
+                f"threshold {threshold:g} must be one of the histogram's buckets "
+                f"below the largest (buckets: {', '.join(f'{b:g}' for b in metric.buckets)})",
+            )

@@ -65,19 +65,26 @@ def references(root: Path, compose: dict[str, Any]) -> list[str]:
             if not target.is_relative_to(generated):
                 problems.append(f"service {name!r} mounts {source!r}, which is outside generated/")
             elif not target.exists():
-                problems.append(f"service {name!r} mounts {source!r}, which does not exist in generated/ "
-                                f"({target.relative_to(generated).as_posix()})")
+                problems.append(
+                    f"service {name!r} mounts {source!r}, which does not exist in generated/ "
+                    f"({target.relative_to(generated).as_posix()})"
+                )
             elif not volume.endswith(":ro"):
                 problems.append(f"service {name!r} mounts config {source!r} writable: add ':ro'")
         for port in svc.get("ports", []):
             if not str(port).startswith("127."):
-                problems.append(f"service {name!r} publishes {port!r} on all interfaces: bind it to 127.0.0.1")
+                problems.append(
+                    f"service {name!r} publishes {port!r} on all interfaces: bind it to 127.0.0.1"
+                )
         for dependency, condition in sorted(svc.get("depends_on", {}).items()):
             if dependency not in services:
                 problems.append(f"service {name!r} depends on {dependency!r}, which is not a service")
-            elif condition.get("condition") == "service_healthy" and "healthcheck" not in services[dependency]:
-                problems.append(f"service {name!r} waits for {dependency!r} to be healthy, "
-                                "but it has no healthcheck")
+            elif (
+                condition.get("condition") == "service_healthy" and "healthcheck" not in services[dependency]
+            ):
+                problems.append(
+                    f"service {name!r} waits for {dependency!r} to be healthy, but it has no healthcheck"
+                )
         for secret in svc.get("secrets", []):
             if secret["source"] not in compose.get("secrets", {}):
                 problems.append(f"service {name!r} uses secret {secret['source']!r}, which is not declared")
@@ -85,16 +92,22 @@ def references(root: Path, compose: dict[str, Any]) -> list[str]:
     for secret, spec in sorted(compose.get("secrets", {}).items()):
         source = (generated / compose_dir / spec.get("file", "")).resolve()
         if "file" not in spec or source.parent != secrets_dir:
-            problems.append(f"secret {secret!r} must be read from a file in the git-ignored "
-                            f"{names.SECRETS_DIR}/ folder, not {spec.get('file')!r}")
+            problems.append(
+                f"secret {secret!r} must be read from a file in the git-ignored "
+                f"{names.SECRETS_DIR}/ folder, not {spec.get('file')!r}"
+            )
     problems += scrape_targets(root, services)
     return problems
 
 
 def scrape_targets(root: Path, services: dict[str, Any]) -> list[str]:
     """The Prometheus config the stack mounts must scrape compose service names on ports they listen on."""
-    mounted = [v.split(":")[0] for svc in services.values() for v in svc.get("volumes", [])
-               if v.split(":")[1:2] == [names.PROMETHEUS_CONFIG_MOUNT]]
+    mounted = [
+        v.split(":")[0]
+        for svc in services.values()
+        for v in svc.get("volumes", [])
+        if v.split(":")[1:2] == [names.PROMETHEUS_CONFIG_MOUNT]
+    ]
     if not mounted:
         return [f"no service mounts the Prometheus config at {names.PROMETHEUS_CONFIG_MOUNT}"]
     config_path = (Path(root) / posixpath.dirname(FILE) / mounted[0]).resolve()
@@ -108,12 +121,17 @@ def scrape_targets(root: Path, services: dict[str, Any]) -> list[str]:
                 host, _, port = target.rpartition(":")
                 svc = services.get(host)
                 if svc is None:
-                    problems.append(f"scrape job {job['job_name']!r} targets {target!r}, but {host!r} is not a "
-                                    "compose service")
+                    problems.append(
+                        f"scrape job {job['job_name']!r} targets {target!r}, but {host!r} is not a "
+                        "compose service"
+                    )
                     continue
                 listening = {str(p).rsplit(":", 1)[-1] for p in svc.get("ports", [])} | {
-                    str(p) for p in svc.get("expose", [])}
+                    str(p) for p in svc.get("expose", [])
+                }
                 if port not in listening:
-                    problems.append(f"scrape job {job['job_name']!r} targets {target!r}, but service {host!r} "
-                                    f"does not listen on port {port} (ports: {', '.join(sorted(listening))})")
+                    problems.append(
+                        f"scrape job {job['job_name']!r} targets {target!r}, but service {host!r} "
+                        f"does not listen on port {port} (ports: {', '.join(sorted(listening))})"
+                    )
     return problems

@@ -30,12 +30,16 @@ def validate(root: Path, stack: Stack) -> list[Finding]:
     try:
         kubectl = find("kubectl", "kustomize")
     except ToolMissing as exc:
-        exc.args = (f"{exc.tool} is not installed: install kubectl (it bundles kustomize), "
-                    "https://kubernetes.io/docs/tasks/tools/",)
+        exc.args = (
+            f"{exc.tool} is not installed: install kubectl (it bundles kustomize), "
+            "https://kubernetes.io/docs/tasks/tools/",
+        )
         return [missing_finding(exc, names.K8S_BASE_DIR)]
     findings: list[Finding] = []
     for folder in dirs:
-        args = [kubectl, "kustomize", folder] if Path(kubectl).name == "kubectl" else [kubectl, "build", folder]
+        args = (
+            [kubectl, "kustomize", folder] if Path(kubectl).name == "kubectl" else [kubectl, "build", folder]
+        )
         built = run(args, cwd=root)
         if built.returncode != 0:
             findings.append(Finding(folder, "kustomize build", output_of(built)))
@@ -68,7 +72,9 @@ def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[F
             files.append(path.name)
         result = run([tool, "--strict", "--quiet", "-k", names.KUBERNETES_VERSION, *files], cwd=Path(tmp))
     if result.returncode != 0:
-        return [Finding(label, f"kubernetes-validate --strict -k {names.KUBERNETES_VERSION}", output_of(result))]
+        return [
+            Finding(label, f"kubernetes-validate --strict -k {names.KUBERNETES_VERSION}", output_of(result))
+        ]
     return []
 
 
@@ -106,22 +112,28 @@ def references(docs: list[dict[str, Any]]) -> list[str]:
 
     for svc in services:
         selector = svc.get("spec", {}).get("selector", {})
-        pods = [d for d in deployments if _matches(selector, d["spec"]["template"]["metadata"].get("labels", {}))]
+        pods = [
+            d for d in deployments if _matches(selector, d["spec"]["template"]["metadata"].get("labels", {}))
+        ]
         if not pods:
             problems.append(f"{_name(svc)}: selector {selector} matches no Deployment's pods")
         container_ports = {p.get("name") for d in pods for c in _containers(d) for p in c.get("ports", [])}
         for port in svc.get("spec", {}).get("ports", []):
             target = port.get("targetPort")
             if isinstance(target, str) and pods and target not in container_ports:
-                problems.append(f"{_name(svc)}: port {port.get('name')!r} targets {target!r}, "
-                                "which no selected container exposes")
+                problems.append(
+                    f"{_name(svc)}: port {port.get('name')!r} targets {target!r}, "
+                    "which no selected container exposes"
+                )
 
     for monitor in by_kind.get("ServiceMonitor", []):
         problems += _service_monitor(monitor, services)
     for kind in ("PodDisruptionBudget",):
         for doc in by_kind.get(kind, []):
             selector = doc.get("spec", {}).get("selector", {}).get("matchLabels", {})
-            if not any(_matches(selector, d["spec"]["template"]["metadata"].get("labels", {})) for d in deployments):
+            if not any(
+                _matches(selector, d["spec"]["template"]["metadata"].get("labels", {})) for d in deployments
+            ):
                 problems.append(f"{_name(doc)}: selector {selector} matches no Deployment's pods")
     for hpa in by_kind.get("HorizontalPodAutoscaler", []):
         target = hpa.get("spec", {}).get("scaleTargetRef", {}).get("name")
@@ -160,8 +172,12 @@ def _service_monitor(monitor: dict[str, Any], services: list[dict[str, Any]]) ->
     if problems:
         return problems
     namespaces = spec.get("namespaceSelector", {}).get("matchNames") or [monitor["metadata"].get("namespace")]
-    selected = [s for s in services if s["metadata"].get("namespace") in namespaces
-                and _matches(selector, s["metadata"].get("labels", {}))]
+    selected = [
+        s
+        for s in services
+        if s["metadata"].get("namespace") in namespaces
+        and _matches(selector, s["metadata"].get("labels", {}))
+    ]
     if not selected:
         return [f"{_name(monitor)}: selector {selector} matches no Service in {namespaces}"]
     for endpoint in endpoints:
@@ -171,7 +187,9 @@ def _service_monitor(monitor: dict[str, Any], services: list[dict[str, Any]]) ->
             continue
         for svc in selected:
             if port not in {p.get("name") for p in svc.get("spec", {}).get("ports", [])}:
-                problems.append(f"{_name(monitor)}: endpoint port {port!r} is not a port name of {_name(svc)}")
+                problems.append(
+                    f"{_name(monitor)}: endpoint port {port!r} is not a port name of {_name(svc)}"
+                )
     for label in spec.get("targetLabels", []):
         for svc in selected:
             if label not in svc["metadata"].get("labels", {}):
@@ -191,7 +209,9 @@ def _check_rules(label: str, docs: list[dict[str, Any]]) -> list[Finding]:
     with tempfile.TemporaryDirectory(prefix="stackgen-rules-") as tmp:
         for doc in rules:
             path = Path(tmp) / f"{doc['metadata']['name']}.yml"
-            path.write_text(yaml.safe_dump({"groups": doc.get("spec", {}).get("groups", [])}), encoding="utf-8")
+            path.write_text(
+                yaml.safe_dump({"groups": doc.get("spec", {}).get("groups", [])}), encoding="utf-8"
+            )
             result = run([promtool, "check", "rules", path.name], cwd=Path(tmp))
             if result.returncode != 0:
                 findings.append(Finding(label, f"promtool check rules ({_name(doc)})", output_of(result)))
@@ -209,7 +229,11 @@ def rules_match_prometheus(root: Path, stack: Stack, docs: list[dict[str, Any]])
         expected = yaml.safe_load(file.read_text(encoding="utf-8"))["groups"] if file.exists() else None
         rule = rules.get(service.name)
         if rule is None:
-            problems.append(f"no PrometheusRule {service.name!r} for the rules in {names.alert_rules_file(service.name)}")
+            problems.append(
+                f"no PrometheusRule {service.name!r} for the rules in {names.alert_rules_file(service.name)}"
+            )
         elif rule.get("spec", {}).get("groups") != expected:
-            problems.append(f"PrometheusRule {service.name!r} groups differ from {names.alert_rules_file(service.name)}")
+            problems.append(
+                f"PrometheusRule {service.name!r} groups differ from {names.alert_rules_file(service.name)}"
+            )
     return problems

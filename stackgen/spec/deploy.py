@@ -15,8 +15,10 @@ from stackgen.spec.service import Resources
 from stackgen.spec.types import Port, SecretRef, ServiceName, StrictModel
 
 _FLOATING_TAGS = {"latest", "main", "master", "stable", "edge", "nightly", "dev"}
-_IMAGE_RE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9._/-]*(?::\d+/[a-z0-9._/-]+)?)"
-                       r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
+_IMAGE_RE = re.compile(
+    r"^(?P<name>[a-z0-9][a-z0-9._/-]*(?::\d+/[a-z0-9._/-]+)?)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
 
 
 def image_problem(image: str) -> str | None:
@@ -59,7 +61,8 @@ class Component(StrictModel):
 class GrafanaComponent(Component):
     admin_password: SecretRef = Field(
         default_factory=lambda: SecretRef(file="/run/secrets/grafana-admin-password"),
-        description="Grafana reads it through GF_SECURITY_ADMIN_PASSWORD__FILE; there is no default password")
+        description="Grafana reads it through GF_SECURITY_ADMIN_PASSWORD__FILE; there is no default password",
+    )
 
 
 class JaegerComponent(Component):
@@ -69,7 +72,9 @@ class JaegerComponent(Component):
 
 class Components(StrictModel):
     grafana: GrafanaComponent = GrafanaComponent(image="grafana/grafana:11.3.0", port=3000)
-    elasticsearch: Component = Component(image="docker.elastic.co/elasticsearch/elasticsearch:8.15.3", port=9200)
+    elasticsearch: Component = Component(
+        image="docker.elastic.co/elasticsearch/elasticsearch:8.15.3", port=9200
+    )
     logstash: Component = Component(image="docker.elastic.co/logstash/logstash:8.15.3", port=9600)
     kibana: Component = Component(image="docker.elastic.co/kibana/kibana:8.15.3", port=5601)
     jaeger: JaegerComponent = JaegerComponent(image="jaegertracing/all-in-one:1.62.0", port=16686)
@@ -78,8 +83,11 @@ class Components(StrictModel):
 class Compose(StrictModel):
     """The local compose stack."""
 
-    bind_address: str = Field("127.0.0.1", pattern=r"^127\.\d+\.\d+\.\d+$",
-                              description="published ports bind here; a local stack never listens publicly")
+    bind_address: str = Field(
+        "127.0.0.1",
+        pattern=r"^127\.\d+\.\d+\.\d+$",
+        description="published ports bind here; a local stack never listens publicly",
+    )
     components: Components = Field(default_factory=Components)
     elasticsearch_heap: Annotated[str, Field(pattern=r"^\d+[mg]$")] = "1g"
 
@@ -102,14 +110,17 @@ class Kubernetes(StrictModel):
     namespace: K8sName = "monitoring-apps"
     monitor_labels: dict[LabelKey, LabelValue] = Field(
         default_factory=lambda: {"release": "kube-prometheus-stack"},
-        description="labels the Prometheus CR's serviceMonitorSelector matches on the ServiceMonitors")
+        description="labels the Prometheus CR's serviceMonitorSelector matches on the ServiceMonitors",
+    )
     rule_labels: dict[LabelKey, LabelValue] = Field(
         default_factory=lambda: {"release": "kube-prometheus-stack"},
-        description="labels the Prometheus CR's ruleSelector matches on the PrometheusRules")
+        description="labels the Prometheus CR's ruleSelector matches on the PrometheusRules",
+    )
     run_as_user: int = Field(10001, ge=1, description="non-root UID of the service containers")
     read_only_root_filesystem: bool = True
     autoscaling: dict[ServiceName, Autoscaling] = Field(
-        default_factory=dict, description="a HorizontalPodAutoscaler per named service (optional)")
+        default_factory=dict, description="a HorizontalPodAutoscaler per named service (optional)"
+    )
     alertmanager_replicas: int = Field(1, ge=1)
 
 
@@ -119,7 +130,8 @@ class ServiceOverride(StrictModel):
     replicas: int | None = Field(None, ge=1)
     resources: Resources | None = None
     alert_thresholds: dict[Annotated[str, Field(pattern=r"^[A-Z][a-zA-Z0-9]*$")], float] = Field(
-        default_factory=dict, description="alert name -> threshold, in the alert's own unit")
+        default_factory=dict, description="alert name -> threshold, in the alert's own unit"
+    )
 
 
 class Environment(StrictModel):
@@ -127,4 +139,3 @@ class Environment(StrictModel):
 
     name: K8sName
     services: dict[ServiceName, ServiceOverride] = Field(default_factory=dict)
-

@@ -21,8 +21,13 @@ from stackgen.spec.service import Probe, Service
 
 
 def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
-    return [yaml_artifact(names.COMPOSE_FILE, compose_file(stack.spec, [a.path for a in produced]),
-                          names.header(stack.spec_name))]
+    return [
+        yaml_artifact(
+            names.COMPOSE_FILE,
+            compose_file(stack.spec, [a.path for a in produced]),
+            names.header(stack.spec_name),
+        )
+    ]
 
 
 def _gen(path: str) -> str:
@@ -45,8 +50,13 @@ def _has_dir(produced: list[str], folder: str) -> bool:
 def _healthcheck(test: list[str], probe: Probe | None = None) -> dict[str, Any]:
     if probe is None:
         return {"test": test, "interval": "10s", "timeout": "5s", "retries": 10, "start_period": "30s"}
-    return {"test": test, "interval": str(probe.period), "timeout": str(probe.timeout),
-            "retries": probe.failure_threshold, "start_period": str(probe.initial_delay)}
+    return {
+        "test": test,
+        "interval": str(probe.period),
+        "timeout": str(probe.timeout),
+        "retries": probe.failure_threshold,
+        "start_period": str(probe.initial_delay),
+    }
 
 
 def _wget(port: int, path: str) -> list[str]:
@@ -87,7 +97,10 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
     services[am.host] = {
         "image": am.image,
         "command": [f"--config.file={names.ALERTMANAGER_CONFIG_MOUNT}", "--storage.path=/alertmanager"],
-        "volumes": [_mount(names.ALERTMANAGER_CONFIG, names.ALERTMANAGER_CONFIG_MOUNT), "alertmanager-data:/alertmanager"],
+        "volumes": [
+            _mount(names.ALERTMANAGER_CONFIG, names.ALERTMANAGER_CONFIG_MOUNT),
+            "alertmanager-data:/alertmanager",
+        ],
         "ports": [publish(am.port)],
         "healthcheck": _healthcheck(_wget(am.port, "/-/healthy")),
         "restart": "unless-stopped",
@@ -99,8 +112,11 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
         prom_volumes.append(_mount("prometheus/rules", names.PROMETHEUS_RULES_MOUNT))
     services[prom.host] = {
         "image": prom.image,
-        "command": [f"--config.file={names.PROMETHEUS_CONFIG_MOUNT}", "--storage.tsdb.path=/prometheus",
-                    f"--storage.tsdb.retention.time={prom.retention}"],
+        "command": [
+            f"--config.file={names.PROMETHEUS_CONFIG_MOUNT}",
+            "--storage.tsdb.path=/prometheus",
+            f"--storage.tsdb.retention.time={prom.retention}",
+        ],
         "volumes": [*prom_volumes, "prometheus-data:/prometheus"],
         "ports": [publish(prom.port)],
         "healthcheck": _healthcheck(_wget(prom.port, "/-/healthy")),
@@ -128,7 +144,9 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
         grafana_env["GF_SECURITY_ADMIN_PASSWORD__FILE"] = password.file
         grafana["secrets"] = secret_mounts([SecretFile(posixpath.basename(password.file), password.file)])
     else:  # an env reference: taken from the user's shell or .env, never written here
-        grafana_env["GF_SECURITY_ADMIN_PASSWORD"] = f"${{{password.env}:?set {password.env} (see .env.example)}}"
+        grafana_env["GF_SECURITY_ADMIN_PASSWORD"] = (
+            f"${{{password.env}:?set {password.env} (see .env.example)}}"
+        )
     grafana["environment"] = grafana_env
     services["grafana"] = grafana
     volumes["grafana-data"] = {}
@@ -149,11 +167,15 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
         "restart": "unless-stopped",
     }
     volumes["elasticsearch-data"] = {}
-    logstash_volumes = [f"{names.log_volume(s.name)}:{names.SERVICE_LOG_DIR}/{s.name}:ro" for s in spec.services]
+    logstash_volumes = [
+        f"{names.log_volume(s.name)}:{names.SERVICE_LOG_DIR}/{s.name}:ro" for s in spec.services
+    ]
     if _has_dir(produced, names.LOGSTASH_PIPELINE_DIR):
         logstash_volumes.append(_mount(names.LOGSTASH_PIPELINE_DIR, names.LOGSTASH_PIPELINE_MOUNT))
-    for file, target in ((names.LOGSTASH_SETTINGS_FILE, names.LOGSTASH_SETTINGS_MOUNT),
-                         (names.LOGSTASH_PIPELINES_FILE, names.LOGSTASH_PIPELINES_MOUNT)):
+    for file, target in (
+        (names.LOGSTASH_SETTINGS_FILE, names.LOGSTASH_SETTINGS_MOUNT),
+        (names.LOGSTASH_PIPELINES_FILE, names.LOGSTASH_PIPELINES_MOUNT),
+    ):
         if file in produced:
             logstash_volumes.append(_mount(file, target))
     if _has_dir(produced, names.ELASTICSEARCH_DIR):
@@ -212,8 +234,15 @@ def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, 
         "volumes": [f"{names.log_volume(service.name)}:{names.SERVICE_LOG_DIR}"],
         # The image is Python; neither curl nor wget is assumed to be in it.
         "healthcheck": _healthcheck(
-            ["CMD", "python", "-c", "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)",
-             f"http://127.0.0.1:{service.ports.http}{health.path}"], health),
+            [
+                "CMD",
+                "python",
+                "-c",
+                "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)",
+                f"http://127.0.0.1:{service.ports.http}{health.path}",
+            ],
+            health,
+        ),
         "restart": "unless-stopped",
     }
     if service.build:
@@ -222,8 +251,11 @@ def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, 
         out["command"] = list(service.command)
     if service.gpu:
         count = max(service.resources.limits.gpu, service.resources.requests.gpu, 1)
-        out["deploy"] = {"resources": {"reservations": {"devices": [
-            {"driver": "nvidia", "count": count, "capabilities": ["gpu"]}]}}}
+        out["deploy"] = {
+            "resources": {
+                "reservations": {"devices": [{"driver": "nvidia", "count": count, "capabilities": ["gpu"]}]}
+            }
+        }
     files = service_secret_files(service)
     if files:
         out["secrets"] = secret_mounts(files)

@@ -28,7 +28,8 @@ def test_service_is_built_tagged_gpu_reserved_and_health_checked(rendered, stack
     assert svc["build"] == {"context": "../..", "dockerfile": "service/Dockerfile"}
     assert svc["image"] == "fugatto-audio-lab:0.1.0"
     assert svc["deploy"]["resources"]["reservations"]["devices"] == [
-        {"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
+        {"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}
+    ]
     assert svc["healthcheck"]["test"][-1] == "http://127.0.0.1:8000/health"
     assert svc["healthcheck"]["interval"] == "30s" and svc["healthcheck"]["retries"] == 3
     assert svc["environment"]["LOG_LEVEL"] == "INFO"
@@ -38,8 +39,16 @@ def test_service_is_built_tagged_gpu_reserved_and_health_checked(rendered, stack
 
 def test_every_image_pinned_every_port_on_loopback(rendered):
     services = _load(rendered)["services"]
-    assert set(services) == {"fugatto-audio-lab", "prometheus", "alertmanager", "grafana", "elasticsearch",
-                             "logstash", "kibana", "jaeger"}
+    assert set(services) == {
+        "fugatto-audio-lab",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "elasticsearch",
+        "logstash",
+        "kibana",
+        "jaeger",
+    }
     for name, svc in services.items():
         assert image_problem(svc["image"]) is None, name
         assert all(p.startswith("127.0.0.1:") for p in svc.get("ports", [])), name
@@ -58,8 +67,10 @@ def test_profiles_leave_the_core_without_log_and_trace_backends(rendered):
 def test_secrets_are_the_specs_file_references_read_from_the_ignored_folder(rendered, stack):
     data = _load(rendered)
     expected = {(f.name, f.path) for f in alertmanager_secret_files(stack.spec)}
-    assert expected == {("smtp-password", "/etc/alertmanager/secrets/smtp-password"),
-                        ("slack-webhook-url", "/etc/alertmanager/secrets/slack-webhook-url")}
+    assert expected == {
+        ("smtp-password", "/etc/alertmanager/secrets/smtp-password"),
+        ("slack-webhook-url", "/etc/alertmanager/secrets/slack-webhook-url"),
+    }
     assert {(s["source"], s["target"]) for s in data["services"]["alertmanager"]["secrets"]} == expected
     assert all(s["file"] == f"../../secrets/{name}" for name, s in data["secrets"].items())
     grafana = data["services"]["grafana"]
@@ -70,14 +81,22 @@ def test_secrets_are_the_specs_file_references_read_from_the_ignored_folder(rend
 def test_configs_of_other_families_are_mounted_only_when_rendered(stack):
     bare = compose_file(stack.spec, ["prometheus/prometheus.yml"])
     assert bare["services"]["grafana"]["volumes"] == ["grafana-data:/var/lib/grafana"]
-    produced = ["grafana/provisioning/datasources/prometheus.yml", "grafana/dashboards/overview.json",
-                "logstash/pipeline/main.conf", "logstash/logstash.yml", "logstash/pipelines.yml",
-                "prometheus/prometheus.yml", "prometheus/rules/x.yml"]
+    produced = [
+        "grafana/provisioning/datasources/prometheus.yml",
+        "grafana/dashboards/overview.json",
+        "logstash/pipeline/main.conf",
+        "logstash/logstash.yml",
+        "logstash/pipelines.yml",
+        "prometheus/prometheus.yml",
+        "prometheus/rules/x.yml",
+    ]
     full = compose_file(stack.spec, produced)["services"]
     assert "../grafana/provisioning:/etc/grafana/provisioning:ro" in full["grafana"]["volumes"]
     assert "../grafana/dashboards:/var/lib/grafana/dashboards:ro" in full["grafana"]["volumes"]
     assert "../logstash/pipeline:/usr/share/logstash/pipeline:ro" in full["logstash"]["volumes"]
-    assert "../logstash/pipelines.yml:/usr/share/logstash/config/pipelines.yml:ro" in full["logstash"]["volumes"]
+    assert (
+        "../logstash/pipelines.yml:/usr/share/logstash/config/pipelines.yml:ro" in full["logstash"]["volumes"]
+    )
     assert "fugatto-audio-lab-logs:/var/log/fugatto/fugatto-audio-lab:ro" in full["logstash"]["volumes"]
     assert "../prometheus/rules:/etc/prometheus/rules:ro" in full["prometheus"]["volumes"]
 
@@ -123,11 +142,15 @@ def test_secret_outside_the_ignored_folder_and_schema_violation_fail(tree, stack
     _write(tree, data)
     findings = compose_check.validate(tree, stack)
     assert any("secret 'smtp-password'" in f.message for f in findings)
-    assert any(f.check == "check-jsonschema vendor.compose-spec" and "bogus_key" in f.message for f in findings)
+    assert any(
+        f.check == "check-jsonschema vendor.compose-spec" and "bogus_key" in f.message for f in findings
+    )
 
 
 def test_stackgen_check_fails_on_an_unpinned_image_naming_it(tmp_path, spec_variant):
-    spec = spec_variant(("alertmanager:\n  global:", "alertmanager:\n  image: prom/alertmanager:latest\n  global:"))
+    spec = spec_variant(
+        ("alertmanager:\n  global:", "alertmanager:\n  image: prom/alertmanager:latest\n  global:")
+    )
     out = tmp_path / "generated"
     runner = CliRunner()
     assert runner.invoke(app, ["render", "--spec", str(spec), "--out", str(out)]).exit_code == 0
@@ -135,4 +158,3 @@ def test_stackgen_check_fails_on_an_unpinned_image_naming_it(tmp_path, spec_vari
     assert result.exit_code == 1
     assert "service 'alertmanager': image 'prom/alertmanager:latest' is not pinned" in result.output
     assert "Alertmanager 'fugatto': image 'prom/alertmanager:latest' is not pinned" in result.output
-

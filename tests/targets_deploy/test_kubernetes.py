@@ -25,7 +25,9 @@ def _doc(root: Path, rel: str) -> dict:
 
 
 def _build(root: Path, folder: str) -> list[dict]:
-    out = subprocess.run(["kubectl", "kustomize", folder], cwd=root, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["kubectl", "kustomize", folder], cwd=root, capture_output=True, text=True, check=True
+    )
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
 
@@ -44,7 +46,9 @@ def test_deployment_follows_the_design(rendered):
     assert {m["mountPath"] for m in container["volumeMounts"]} == {names.SERVICE_LOG_DIR, "/tmp"}
     assert container["envFrom"] == [{"configMapRef": {"name": "fugatto-audio-lab-config"}}]
     config = _doc(rendered, f"{BASE}/fugatto-audio-lab-configmap.yaml")
-    assert config["data"]["LOG_LEVEL"] == "INFO" and config["data"]["FUGATTO_LOG_DIR"] == names.SERVICE_LOG_DIR
+    assert (
+        config["data"]["LOG_LEVEL"] == "INFO" and config["data"]["FUGATTO_LOG_DIR"] == names.SERVICE_LOG_DIR
+    )
 
 
 def test_operator_resources_carry_the_spec_labels_and_the_generated_rules(rendered, stack):
@@ -72,26 +76,36 @@ def test_alertmanager_config_is_a_secret_reference_with_credentials_at_the_confi
 def test_dev_overlay_patches_replicas_resources_and_thresholds(rendered):
     dev = {d["kind"]: d for d in _build(rendered, "k8s/overlays/dev")}
     assert dev["Deployment"]["spec"]["replicas"] == 1
-    assert dev["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "4Gi"
+    assert (
+        dev["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+        == "4Gi"
+    )
     rules = {r["alert"]: r for r in dev["PrometheusRule"]["spec"]["groups"][0]["rules"]}
     assert rules["HighErrorRate"]["expr"].endswith("> 0.2")
     assert rules["HighResponseTime"]["expr"].endswith(") > 30")
     assert rules["HighGPUUtilization"]["expr"].endswith("> 95")  # not overridden
     prod = {d["kind"]: d for d in _build(rendered, "k8s/overlays/prod")}
     assert prod["Deployment"]["spec"]["replicas"] == 3
-    assert prod["PrometheusRule"]["spec"]["groups"] == _doc(rendered, names.alert_rules_file("fugatto-audio-lab"))[
-        "groups"]
+    assert (
+        prod["PrometheusRule"]["spec"]["groups"]
+        == _doc(rendered, names.alert_rules_file("fugatto-audio-lab"))["groups"]
+    )
     assert "patches" not in _doc(rendered, "k8s/overlays/prod/kustomization.yaml")
 
 
 def test_environment_dropping_the_gpu_removes_it(tmp_path, spec_variant):
-    spec = spec_variant(("requests: {cpu: 500m, memory: 1Gi, gpu: 1}", "requests: {cpu: 500m, memory: 1Gi}"),
-                        ("limits: {cpu: 2000m, memory: 4Gi, gpu: 1}", "limits: {cpu: 2000m, memory: 4Gi}"))
+    spec = spec_variant(
+        ("requests: {cpu: 500m, memory: 1Gi, gpu: 1}", "requests: {cpu: 500m, memory: 1Gi}"),
+        ("limits: {cpu: 2000m, memory: 4Gi, gpu: 1}", "limits: {cpu: 2000m, memory: 4Gi}"),
+    )
     root = tmp_path / "generated"
     write_tree(root, render_stack(load_stack(spec)))
     dev = {d["kind"]: d for d in _build(root, "k8s/overlays/dev")}
     resources = dev["Deployment"]["spec"]["template"]["spec"]["containers"][0]["resources"]
-    assert resources == {"limits": {"cpu": "2000m", "memory": "4Gi"}, "requests": {"cpu": "500m", "memory": "1Gi"}}
+    assert resources == {
+        "limits": {"cpu": "2000m", "memory": "4Gi"},
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+    }
 
 
 def test_dashboards_become_sidecar_configmaps(stack):
@@ -118,32 +132,52 @@ def _edit(root: Path, rel: str, old: str, new: str) -> None:
 def test_service_monitor_port_the_service_lacks_fails_naming_it(tree, stack):
     _edit(tree, f"{BASE}/fugatto-audio-lab-servicemonitor.yaml", "port: metrics", "port: prom-metrics")
     messages = [f.message for f in k8s_check.validate(tree, stack)]
-    assert any("endpoint port 'prom-metrics' is not a port name of Service 'fugatto-audio-lab'" in m
-               for m in messages)
+    assert any(
+        "endpoint port 'prom-metrics' is not a port name of Service 'fugatto-audio-lab'" in m
+        for m in messages
+    )
 
 
 def test_selector_mismatches_fail(tree, stack):
-    _edit(tree, f"{BASE}/fugatto-audio-lab-service.yaml", "  selector:\n    app.kubernetes.io/name: fugatto-audio-lab",
-          "  selector:\n    app.kubernetes.io/name: fugatto")
+    _edit(
+        tree,
+        f"{BASE}/fugatto-audio-lab-service.yaml",
+        "  selector:\n    app.kubernetes.io/name: fugatto-audio-lab",
+        "  selector:\n    app.kubernetes.io/name: fugatto",
+    )
     messages = "\n".join(f.message for f in k8s_check.validate(tree, stack))
-    assert "Service 'fugatto-audio-lab': selector {'app.kubernetes.io/name': 'fugatto'} matches no Deployment" \
+    assert (
+        "Service 'fugatto-audio-lab': selector {'app.kubernetes.io/name': 'fugatto'} matches no Deployment"
         in messages
+    )
 
 
 def test_broken_rule_in_an_overlay_fails_promtool(tree, stack):
     _edit(tree, "k8s/overlays/dev/fugatto-audio-lab-prometheusrule-patch.yaml", "> 0.2", "> > 0.2")
     findings = k8s_check.validate(tree, stack)
-    assert any(f.file == "k8s/overlays/dev (built)" and f.check.startswith("promtool check rules") for f in findings)
+    assert any(
+        f.file == "k8s/overlays/dev (built)" and f.check.startswith("promtool check rules") for f in findings
+    )
 
 
 def test_strict_schema_and_unpinned_image_fail(tree, stack):
-    _edit(tree, f"{BASE}/fugatto-audio-lab-deployment.yaml", "imagePullPolicy: IfNotPresent",
-          "imagePullPolicy: IfNotPresent\n        bogusField: 1")
-    _edit(tree, f"{BASE}/fugatto-audio-lab-deployment.yaml", "image: fugatto-audio-lab:0.1.0",
-          "image: fugatto-audio-lab:latest")
+    _edit(
+        tree,
+        f"{BASE}/fugatto-audio-lab-deployment.yaml",
+        "imagePullPolicy: IfNotPresent",
+        "imagePullPolicy: IfNotPresent\n        bogusField: 1",
+    )
+    _edit(
+        tree,
+        f"{BASE}/fugatto-audio-lab-deployment.yaml",
+        "image: fugatto-audio-lab:0.1.0",
+        "image: fugatto-audio-lab:latest",
+    )
     findings = k8s_check.validate(tree, stack)
-    assert any(f.check.startswith("kubernetes-validate --strict -k 1.30.0") and "bogusField" in f.message
-               for f in findings)
+    assert any(
+        f.check.startswith("kubernetes-validate --strict -k 1.30.0") and "bogusField" in f.message
+        for f in findings
+    )
     assert any("'fugatto-audio-lab:latest' is not pinned" in f.message for f in findings)
 
 
@@ -153,14 +187,22 @@ def test_base_rules_must_equal_the_prometheus_rules(tree, stack):
     assert any("groups differ from prometheus/rules/fugatto-audio-lab-alerts.yml" in m for m in messages)
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (("HighErrorRate: 0.2", "HighErrorRate: 2"), "threshold 2 is invalid for alert 'HighErrorRate'"),
-    (("HighResponseTime: 30", "HighResponseTime: 20"), "threshold 20 must be one of the histogram's buckets"),
-    (("HighErrorRate: 0.2", "NoSuchAlert: 0.2"), "alert 'NoSuchAlert' is not an alert of service"),
-    (("HighErrorRate: 0.2", "ServiceDown: 1"), "a target_down alert, which has no threshold"),
-    (("      fugatto-audio-lab:\n        replicas: 1", "      other:\n        replicas: 1"),
-     "service 'other' is not defined"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("HighErrorRate: 0.2", "HighErrorRate: 2"), "threshold 2 is invalid for alert 'HighErrorRate'"),
+        (
+            ("HighResponseTime: 30", "HighResponseTime: 20"),
+            "threshold 20 must be one of the histogram's buckets",
+        ),
+        (("HighErrorRate: 0.2", "NoSuchAlert: 0.2"), "alert 'NoSuchAlert' is not an alert of service"),
+        (("HighErrorRate: 0.2", "ServiceDown: 1"), "a target_down alert, which has no threshold"),
+        (
+            ("      fugatto-audio-lab:\n        replicas: 1", "      other:\n        replicas: 1"),
+            "service 'other' is not defined",
+        ),
+    ],
+)
 def test_bad_environment_overrides_are_input_errors(spec_variant, edit, message):
     with pytest.raises(SpecError) as err:
         load_stack(spec_variant(edit))
