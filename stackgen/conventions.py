@@ -35,3 +35,83 @@ def alert_tests_file(service_name: str) -> str:
 
 def header(spec_name: str) -> str:
     return HEADER.format(spec=spec_name)
+
+
+# --- deployment targets (compose, kubernetes) ------------------------------------------------
+# Files other targets produce that the deploy targets mount or package. The grafana/logstash
+# targets must write under exactly these paths; compose mounts a folder only when the render
+# produced files in it, so a family that is not rendered is simply not mounted.
+GRAFANA_PROVISIONING_DIR = "grafana/provisioning"
+GRAFANA_DASHBOARDS_DIR = "grafana/dashboards"
+LOGSTASH_PIPELINE_DIR = "logstash/pipeline"
+LOGSTASH_SETTINGS_FILE = "logstash/logstash.yml"
+LOGSTASH_PIPELINES_FILE = "logstash/pipelines.yml"
+ELASTICSEARCH_DIR = "elasticsearch"
+
+# Where those land inside the containers (the grafana dashboard provider must read DASHBOARDS_MOUNT).
+PROMETHEUS_CONFIG_MOUNT = "/etc/prometheus/prometheus.yml"
+PROMETHEUS_RULES_MOUNT = "/etc/prometheus/rules"
+ALERTMANAGER_CONFIG_MOUNT = "/etc/alertmanager/alertmanager.yml"
+GRAFANA_PROVISIONING_MOUNT = "/etc/grafana/provisioning"
+GRAFANA_DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards"
+LOGSTASH_PIPELINE_MOUNT = "/usr/share/logstash/pipeline"
+LOGSTASH_SETTINGS_MOUNT = "/usr/share/logstash/config/logstash.yml"
+LOGSTASH_PIPELINES_MOUNT = "/usr/share/logstash/config/pipelines.yml"
+ELASTICSEARCH_TEMPLATES_MOUNT = "/usr/share/logstash/templates"
+# The service writes its JSON log here (FUGATTO_LOG_DIR); Logstash reads the same volume here.
+SERVICE_LOG_DIR = "/var/log/fugatto"
+SERVICE_LOG_ENV = "FUGATTO_LOG_DIR"
+
+COMPOSE_FILE = "compose/docker-compose.yml"
+# The git-ignored folder at the repository root holding secret files, seen from generated/compose/.
+SECRETS_DIR = "secrets"
+COMPOSE_TO_REPO_ROOT = "../.."
+COMPOSE_TO_GENERATED = ".."
+PROFILE_LOGS = "logs"
+PROFILE_TRACES = "traces"
+PROFILE_ALL = "all"
+
+K8S_BASE_DIR = "k8s/base"
+KUSTOMIZATION = "kustomization.yaml"
+KUBERNETES_VERSION = "1.30.0"  # kubernetes-validate validates against this release's schemas
+GRAFANA_DASHBOARD_LABEL = ("grafana_dashboard", "1")  # the Grafana sidecar's default label
+NAME_LABEL = "app.kubernetes.io/name"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+METRICS_PORT_NAME = "metrics"
+HTTP_PORT_NAME = "http"
+
+
+def k8s_overlay_dir(environment: str) -> str:
+    return f"k8s/overlays/{environment}"
+
+
+def k8s_base_file(name: str) -> str:
+    return f"{K8S_BASE_DIR}/{name}"
+
+
+def alertmanager_config_secret(stack_name: str) -> str:
+    """The Secret holding alertmanager.yaml (no credentials: those are *_file references)."""
+    return f"alertmanager-{stack_name}-config"
+
+
+def alertmanager_credentials_secret(stack_name: str) -> str:
+    """The Secret the operator creates from secrets/ with `kubectl create secret` (docs/deploy.md)."""
+    return f"alertmanager-{stack_name}-credentials"
+
+
+def service_config_map(service_name: str) -> str:
+    return f"{service_name}-config"
+
+
+def service_secret(service_name: str) -> str:
+    return f"{service_name}-secrets"
+
+
+def grafana_dashboard_config_map(dashboard_file: str) -> str:
+    stem = dashboard_file.rsplit("/", 1)[-1].removesuffix(".json")
+    return f"grafana-dashboard-{stem}"
+
+
+def log_volume(service_name: str) -> str:
+    return f"{service_name}-logs"

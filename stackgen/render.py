@@ -15,6 +15,13 @@ TARGETS = (
     "alertmanager",
     "alertmanager_tests",
 )
+# Targets that package the others' output (compose mounts it, kubernetes wraps dashboards in
+# ConfigMaps). They run last and get what was produced, so they never reference a file that is not
+# rendered: `render(stack, produced: list[Artifact])`.
+PACKAGING_TARGETS = (
+    "compose",
+    "kubernetes",
+)
 
 
 def render_stack(stack: Stack) -> list[Artifact]:
@@ -22,6 +29,10 @@ def render_stack(stack: Stack) -> list[Artifact]:
     for name in TARGETS:
         module = importlib.import_module(f"stackgen.targets.{name}")
         artifacts.extend(module.render(stack))
+    produced = sorted(artifacts)
+    for name in PACKAGING_TARGETS:
+        module = importlib.import_module(f"stackgen.targets.{name}")
+        artifacts.extend(module.render(stack, produced))
     paths = [a.path for a in artifacts]
     duplicates = sorted({p for p in paths if paths.count(p) > 1})
     if duplicates:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from stackgen.deployment import check_deploy
 from stackgen.errors import Problem, SpecError
 from stackgen.gotemplate import labels_used
 from stackgen.promql import result_labels
@@ -54,6 +55,7 @@ def check_references(spec: Spec, positions: Positions) -> Iterator[Problem]:
         for j, alert in enumerate(service.alerts):
             yield from _check_alert(service, alert, ("services", i, "alerts", j), positions)
     yield from _check_alertmanager(spec, positions)
+    yield from check_deploy(spec, positions)
 
 
 def _unique(positions: Positions, paths: list[Path_], names: list[str], what: str) -> Iterator[Problem]:

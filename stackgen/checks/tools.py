@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from stackgen.checks import Finding
@@ -17,9 +19,10 @@ DEBIAN_PACKAGE = {
 
 
 class ToolMissing(Exception):
-    def __init__(self, tool: str):
+    def __init__(self, tool: str, hint: str | None = None):
         package = DEBIAN_PACKAGE.get(tool, tool)
-        super().__init__(f"{tool} is not installed: apt-get install -y --no-install-recommends {package}")
+        super().__init__(f"{tool} is not installed: "
+                         f"{hint or f'apt-get install -y --no-install-recommends {package}'}")
         self.tool = tool
 
 
@@ -28,6 +31,16 @@ def find(*candidates: str) -> str:
         if path := shutil.which(name):
             return path
     raise ToolMissing(candidates[0])
+
+
+def find_python_cli(name: str, pip_package: str) -> str:
+    """A console script of a Python package: the running interpreter's environment first, then PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    if path := shutil.which(name):
+        return path
+    raise ToolMissing(name, f"pip install {pip_package}")
 
 
 def run(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:

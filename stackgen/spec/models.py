@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from stackgen.spec.alertmanager import Alertmanager
-from stackgen.spec.deploy import Compose, Kubernetes
+from stackgen.spec.deploy import Compose, Environment, Kubernetes
 from stackgen.spec.grafana import Grafana
 from stackgen.spec.logs import Logging
 from stackgen.spec.prometheus import Prometheus
@@ -29,3 +29,5 @@ class Spec(StrictModel):
     tracing: Tracing = Field(default_factory=Tracing)
     compose: Compose = Field(default_factory=Compose)
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    environments: list[Environment] = Field(
+        default_factory=list, description="deployment environments: one kustomize overlay each")

@@ -1,0 +1,137 @@
+"""The compose stack: compose-spec schema, and the references a schema cannot see.
+
+Every bind mount must name a file or folder the render produced; every image is pinned; published
+ports bind to loopback; secrets come from the git-ignored secrets/ folder, never from generated/;
+`service_healthy` dependencies have a health check; and the Prometheus config the stack mounts
+scrapes each target by a compose service name and a port that service listens on.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackgen import conventions as names
+from stackgen.checks import Finding
+from stackgen.checks.tools import ToolMissing, find_python_cli, missing_finding, output_of, run
+from stackgen.resolve import Stack
+from stackgen.spec.deploy import image_problem
+
+FILE = names.COMPOSE_FILE
+
+
+def validate(root: Path, stack: Stack) -> list[Finding]:
+    path = root / FILE
+    if not path.exists():
+        return [Finding(FILE, "compose", "the compose file was not rendered")]
+    findings = _schema(root)
+    compose = yaml.safe_load(path.read_text(encoding="utf-8"))
+    findings += [Finding(FILE, "compose", message) for message in references(root, compose)]
+    return findings
+
+
+def _schema(root: Path) -> list[Finding]:
+    try:
+        tool = find_python_cli("check-jsonschema", "check-jsonschema")
+    except ToolMissing as exc:
+        return [missing_finding(exc, FILE)]
+    result = run([tool, "--builtin-schema", "vendor.compose-spec", FILE], cwd=root)
+    if result.returncode != 0:
+        return [Finding(FILE, "check-jsonschema vendor.compose-spec", output_of(result))]
+    return []
+
+
+def references(root: Path, compose: dict[str, Any]) -> list[str]:
+    """Problems in what the compose file points at, each naming the service and the reference."""
+    problems: list[str] = []
+    services: dict[str, Any] = compose.get("services", {})
+    compose_dir = posixpath.dirname(FILE)
+    generated = Path(root).resolve()
+    for name, svc in sorted(services.items()):
+        if "image" not in svc:
+            problems.append(f"service {name!r} has no image")
+        elif problem := image_problem(svc["image"]):
+            problems.append(f"service {name!r}: {problem}")
+        for volume in svc.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if not source.startswith((".", "/")):
+                if source not in compose.get("volumes", {}):
+                    problems.append(f"service {name!r} mounts volume {source!r}, which is not declared")
+                continue
+            target = (generated / compose_dir / source).resolve()
+            if not target.is_relative_to(generated):
+                problems.append(f"service {name!r} mounts {source!r}, which is outside generated/")
+            elif not target.exists():
+                problems.append(
+                    f"service {name!r} mounts {source!r}, which does not exist in generated/ "
+                    f"({target.relative_to(generated).as_posix()})"
+                )
+            elif not volume.endswith(":ro"):
+                problems.append(f"service {name!r} mounts config {source!r} writable: add ':ro'")
+        for port in svc.get("ports", []):
+            if not str(port).startswith("127."):
+                problems.append(
+                    f"service {name!r} publishes {port!r} on all interfaces: bind it to 127.0.0.1"
+                )
+        for dependency, condition in sorted(svc.get("depends_on", {}).items()):
+            if dependency not in services:
+                problems.append(f"service {name!r} depends on {dependency!r}, which is not a service")
+            elif (
+                condition.get("condition") == "service_healthy" and "healthcheck" not in services[dependency]
+            ):
+                problems.append(
+                    f"service {name!r} waits for {dependency!r} to be healthy, but it has no healthcheck"
+                )
+        for secret in svc.get("secrets", []):
+            if secret["source"] not in compose.get("secrets", {}):
+                problems.append(f"service {name!r} uses secret {secret['source']!r}, which is not declared")
+    secrets_dir = (generated / compose_dir / names.COMPOSE_TO_REPO_ROOT / names.SECRETS_DIR).resolve()
+    for secret, spec in sorted(compose.get("secrets", {}).items()):
+        source = (generated / compose_dir / spec.get("file", "")).resolve()
+        if "file" not in spec or source.parent != secrets_dir:
+            problems.append(
+                f"secret {secret!r} must be read from a file in the git-ignored "
+                f"{names.SECRETS_DIR}/ folder, not {spec.get('file')!r}"
+            )
+    problems += scrape_targets(root, services)
+    return problems
+
+
+def scrape_targets(root: Path, services: dict[str, Any]) -> list[str]:
+    """The Prometheus config the stack mounts must scrape compose service names on ports they listen on."""
+    mounted = [
+        v.split(":")[0]
+        for svc in services.values()
+        for v in svc.get("volumes", [])
+        if v.split(":")[1:2] == [names.PROMETHEUS_CONFIG_MOUNT]
+    ]
+    if not mounted:
+        return [f"no service mounts the Prometheus config at {names.PROMETHEUS_CONFIG_MOUNT}"]
+    config_path = (Path(root) / posixpath.dirname(FILE) / mounted[0]).resolve()
+    if not config_path.exists():
+        return []  # reported as a missing mount
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    problems = []
+    for job in config.get("scrape_configs", []):
+        for static in job.get("static_configs", []):
+            for target in static.get("targets", []):
+                host, _, port = target.rpartition(":")
+                svc = services.get(host)
+                if svc is None:
+                    problems.append(
+                        f"scrape job {job['job_name']!r} targets {target!r}, but {host!r} is not a "
+                        "compose service"
+                    )
+                    continue
+                listening = {str(p).rsplit(":", 1)[-1] for p in svc.get("ports", [])} | {
+                    str(p) for p in svc.get("expose", [])
+                }
+                if port not in listening:
+                    problems.append(
+                        f"scrape job {job['job_name']!r} targets {target!r}, but service {host!r} "
+                        f"does not listen on port {port} (ports: {', '.join(sorted(listening))})"
+                    )
+    return problems

@@ -1,0 +1,239 @@
+"""Kubernetes: build the base and every overlay with kustomize, then validate what a cluster would get.
+
+Core kinds go through kubernetes-validate --strict against the pinned Kubernetes version. The
+prometheus-operator kinds have no schema there, so they are checked here: required fields, the
+ServiceMonitor -> Service -> Deployment selector chain and port names, and every PrometheusRule's
+groups through `promtool check rules` (the base's must equal the generated Prometheus rules).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackgen import conventions as names
+from stackgen.checks import Finding
+from stackgen.checks.tools import ToolMissing, find, find_python_cli, missing_finding, output_of, run
+from stackgen.resolve import Stack
+from stackgen.spec.deploy import image_problem
+
+OPERATOR_GROUP = "monitoring.coreos.com/"
+
+
+def validate(root: Path, stack: Stack) -> list[Finding]:
+    dirs = sorted(p.parent.relative_to(root).as_posix() for p in (root / "k8s").rglob(names.KUSTOMIZATION))
+    if not dirs:
+        return [Finding("k8s", "kubernetes", "no kustomization was rendered")]
+    try:
+        kubectl = find("kubectl", "kustomize")
+    except ToolMissing as exc:
+        exc.args = (
+            f"{exc.tool} is not installed: install kubectl (it bundles kustomize), "
+            "https://kubernetes.io/docs/tasks/tools/",
+        )
+        return [missing_finding(exc, names.K8S_BASE_DIR)]
+    findings: list[Finding] = []
+    for folder in dirs:
+        args = (
+            [kubectl, "kustomize", folder] if Path(kubectl).name == "kubectl" else [kubectl, "build", folder]
+        )
+        built = run(args, cwd=root)
+        if built.returncode != 0:
+            findings.append(Finding(folder, "kustomize build", output_of(built)))
+            continue
+        docs = [d for d in yaml.safe_load_all(built.stdout) if d]
+        label = f"{folder} (built)"
+        findings += [Finding(label, "kubernetes", m) for m in references(docs)]
+        findings += _validate_core(root, label, docs)
+        findings += _check_rules(label, docs)
+        if folder == names.K8S_BASE_DIR:
+            findings += [Finding(label, "kubernetes", m) for m in rules_match_prometheus(root, stack, docs)]
+    return findings
+
+
+def _name(doc: dict[str, Any]) -> str:
+    return f"{doc.get('kind')} {doc.get('metadata', {}).get('name')!r}"
+
+
+def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[Finding]:
+    core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(OPERATOR_GROUP)]
+    try:
+        tool = find_python_cli("kubernetes-validate", "kubernetes-validate")
+    except ToolMissing as exc:
+        return [missing_finding(exc, label)]
+    with tempfile.TemporaryDirectory(prefix="stackgen-k8s-") as tmp:
+        files = []
+        for i, doc in enumerate(core):
+            path = Path(tmp) / f"{i:02d}-{doc['kind']}-{doc['metadata']['name']}.yaml"
+            path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+            files.append(path.name)
+        result = run([tool, "--strict", "--quiet", "-k", names.KUBERNETES_VERSION, *files], cwd=Path(tmp))
+    if result.returncode != 0:
+        return [
+            Finding(label, f"kubernetes-validate --strict -k {names.KUBERNETES_VERSION}", output_of(result))
+        ]
+    return []
+
+
+def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+    return [*pod.get("containers", []), *pod.get("initContainers", [])]
+
+
+def references(docs: list[dict[str, Any]]) -> list[str]:
+    """Selector, port-name, image and Secret references between the built resources."""
+    problems: list[str] = []
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        by_kind.setdefault(doc.get("kind", ""), []).append(doc)
+    deployments, services = by_kind.get("Deployment", []), by_kind.get("Service", [])
+    secrets = {d["metadata"]["name"]: d for d in by_kind.get("Secret", [])}
+
+    for dep in deployments:
+        spec = dep.get("spec", {})
+        template_labels = spec.get("template", {}).get("metadata", {}).get("labels", {})
+        if not _matches(spec.get("selector", {}).get("matchLabels", {}), template_labels):
+            problems.append(f"{_name(dep)}: selector does not match its pod template labels")
+        for container in _containers(dep):
+            if problem := image_problem(container.get("image", "")):
+                problems.append(f"{_name(dep)} container {container.get('name')!r}: {problem}")
+            ports = {p.get("name") for p in container.get("ports", [])}
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                port = container.get(probe, {}).get("httpGet", {}).get("port")
+                if isinstance(port, str) and port not in ports:
+                    problems.append(f"{_name(dep)}: {probe} uses port {port!r}, which the container lacks")
+
+    for svc in services:
+        selector = svc.get("spec", {}).get("selector", {})
+        pods = [
+            d for d in deployments if _matches(selector, d["spec"]["template"]["metadata"].get("labels", {}))
+        ]
+        if not pods:
+            problems.append(f"{_name(svc)}: selector {selector} matches no Deployment's pods")
+        container_ports = {p.get("name") for d in pods for c in _containers(d) for p in c.get("ports", [])}
+        for port in svc.get("spec", {}).get("ports", []):
+            target = port.get("targetPort")
+            if isinstance(target, str) and pods and target not in container_ports:
+                problems.append(
+                    f"{_name(svc)}: port {port.get('name')!r} targets {target!r}, "
+                    "which no selected container exposes"
+                )
+
+    for monitor in by_kind.get("ServiceMonitor", []):
+        problems += _service_monitor(monitor, services)
+    for kind in ("PodDisruptionBudget",):
+        for doc in by_kind.get(kind, []):
+            selector = doc.get("spec", {}).get("selector", {}).get("matchLabels", {})
+            if not any(
+                _matches(selector, d["spec"]["template"]["metadata"].get("labels", {})) for d in deployments
+            ):
+                problems.append(f"{_name(doc)}: selector {selector} matches no Deployment's pods")
+    for hpa in by_kind.get("HorizontalPodAutoscaler", []):
+        target = hpa.get("spec", {}).get("scaleTargetRef", {}).get("name")
+        if target not in {d["metadata"]["name"] for d in deployments}:
+            problems.append(f"{_name(hpa)}: scales {target!r}, which is not a Deployment here")
+    for am in by_kind.get("Alertmanager", []):
+        spec = am.get("spec", {})
+        if problem := image_problem(spec.get("image", "")):
+            problems.append(f"{_name(am)}: {problem}")
+        config = spec.get("configSecret")
+        if config not in secrets:
+            problems.append(f"{_name(am)}: configSecret {config!r} is not generated")
+        elif "alertmanager.yaml" not in secrets[config].get("data", {}):
+            problems.append(f"{_name(am)}: Secret {config!r} has no alertmanager.yaml key")
+    for cm in by_kind.get("ConfigMap", []):
+        if cm["metadata"]["name"].startswith("grafana-dashboard-"):
+            key, value = names.GRAFANA_DASHBOARD_LABEL
+            if cm["metadata"].get("labels", {}).get(key) != value:
+                problems.append(f"{_name(cm)}: lacks the Grafana sidecar label {key}: {value!r}")
+    for rule in by_kind.get("PrometheusRule", []):
+        groups = rule.get("spec", {}).get("groups")
+        if not isinstance(groups, list) or not groups:
+            problems.append(f"{_name(rule)}: spec.groups is required and must not be empty")
+    return problems
+
+
+def _service_monitor(monitor: dict[str, Any], services: list[dict[str, Any]]) -> list[str]:
+    spec = monitor.get("spec", {})
+    problems = []
+    selector = spec.get("selector", {}).get("matchLabels")
+    endpoints = spec.get("endpoints")
+    if not selector:
+        problems.append(f"{_name(monitor)}: spec.selector.matchLabels is required")
+    if not endpoints:
+        problems.append(f"{_name(monitor)}: spec.endpoints is required")
+    if problems:
+        return problems
+    namespaces = spec.get("namespaceSelector", {}).get("matchNames") or [monitor["metadata"].get("namespace")]
+    selected = [
+        s
+        for s in services
+        if s["metadata"].get("namespace") in namespaces
+        and _matches(selector, s["metadata"].get("labels", {}))
+    ]
+    if not selected:
+        return [f"{_name(monitor)}: selector {selector} matches no Service in {namespaces}"]
+    for endpoint in endpoints:
+        port = endpoint.get("port")
+        if not port:
+            problems.append(f"{_name(monitor)}: an endpoint needs a port name")
+            continue
+        for svc in selected:
+            if port not in {p.get("name") for p in svc.get("spec", {}).get("ports", [])}:
+                problems.append(
+                    f"{_name(monitor)}: endpoint port {port!r} is not a port name of {_name(svc)}"
+                )
+    for label in spec.get("targetLabels", []):
+        for svc in selected:
+            if label not in svc["metadata"].get("labels", {}):
+                problems.append(f"{_name(monitor)}: targetLabels names {label!r}, which {_name(svc)} lacks")
+    return problems
+
+
+def _check_rules(label: str, docs: list[dict[str, Any]]) -> list[Finding]:
+    rules = [d for d in docs if d.get("kind") == "PrometheusRule"]
+    if not rules:
+        return []
+    try:
+        promtool = find("promtool")
+    except ToolMissing as exc:
+        return [missing_finding(exc, label)]
+    findings = []
+    with tempfile.TemporaryDirectory(prefix="stackgen-rules-") as tmp:
+        for doc in rules:
+            path = Path(tmp) / f"{doc['metadata']['name']}.yml"
+            path.write_text(
+                yaml.safe_dump({"groups": doc.get("spec", {}).get("groups", [])}), encoding="utf-8"
+            )
+            result = run([promtool, "check", "rules", path.name], cwd=Path(tmp))
+            if result.returncode != 0:
+                findings.append(Finding(label, f"promtool check rules ({_name(doc)})", output_of(result)))
+    return findings
+
+
+def rules_match_prometheus(root: Path, stack: Stack, docs: list[dict[str, Any]]) -> list[str]:
+    """The base's PrometheusRules carry exactly the generated Prometheus rule groups."""
+    problems = []
+    rules = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "PrometheusRule"}
+    for service in stack.spec.services:
+        if not service.alerts:
+            continue
+        file = root / names.alert_rules_file(service.name)
+        expected = yaml.safe_load(file.read_text(encoding="utf-8"))["groups"] if file.exists() else None
+        rule = rules.get(service.name)
+        if rule is None:
+            problems.append(
+                f"no PrometheusRule {service.name!r} for the rules in {names.alert_rules_file(service.name)}"
+            )
+        elif rule.get("spec", {}).get("groups") != expected:
+            problems.append(
+                f"PrometheusRule {service.name!r} groups differ from {names.alert_rules_file(service.name)}"
+            )
+    return problems

@@ -1,0 +1,262 @@
+"""The local docker compose stack (compose-spec format) built from the spec and the rendered configs.
+
+Configs are bind-mounted read-only from generated/ (paths relative to generated/compose/), and only
+when the render produced them, so the stack never mounts a file that does not exist. Core services
+(the monitored services, Prometheus, Alertmanager, Grafana) have no profile and always start; the
+log backends and Jaeger sit behind profiles.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from stackgen import conventions as names
+from stackgen.artifact import Artifact
+from stackgen.deployment import SecretFile, alertmanager_secret_files, service_secret_files
+from stackgen.resolve import Stack
+from stackgen.serialize import yaml_artifact
+from stackgen.spec.models import Spec
+from stackgen.spec.service import Probe, Service
+
+
+def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
+    return [
+        yaml_artifact(
+            names.COMPOSE_FILE,
+            compose_file(stack.spec, [a.path for a in produced]),
+            names.header(stack.spec_name),
+        )
+    ]
+
+
+def _gen(path: str) -> str:
+    """A generated/ path as the compose file (in generated/compose/) sees it."""
+    return posixpath.join(names.COMPOSE_TO_GENERATED, path)
+
+
+def _mount(path: str, target: str) -> str:
+    return f"{_gen(path)}:{target}:ro"
+
+
+def _secret_source(name: str) -> str:
+    return posixpath.join(names.COMPOSE_TO_REPO_ROOT, names.SECRETS_DIR, name)
+
+
+def _has_dir(produced: list[str], folder: str) -> bool:
+    return any(p.startswith(folder.rstrip("/") + "/") for p in produced)
+
+
+def _healthcheck(test: list[str], probe: Probe | None = None) -> dict[str, Any]:
+    if probe is None:
+        return {"test": test, "interval": "10s", "timeout": "5s", "retries": 10, "start_period": "30s"}
+    return {
+        "test": test,
+        "interval": str(probe.period),
+        "timeout": str(probe.timeout),
+        "retries": probe.failure_threshold,
+        "start_period": str(probe.initial_delay),
+    }
+
+
+def _wget(port: int, path: str) -> list[str]:
+    # Prometheus, Alertmanager and Grafana images ship busybox wget, not curl.
+    return ["CMD", "wget", "-q", "--spider", f"http://127.0.0.1:{port}{path}"]
+
+
+def _curl(port: int, path: str) -> list[str]:
+    # The Elastic images ship curl.
+    return ["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{port}{path}"]
+
+
+def _healthy(*services: str) -> dict[str, Any]:
+    return {s: {"condition": "service_healthy"} for s in services}
+
+
+def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
+    bind = spec.compose.bind_address
+    comp = spec.compose.components
+    secrets: dict[str, dict[str, str]] = {}
+    volumes: dict[str, dict[str, Any]] = {}
+
+    def publish(port: int) -> str:
+        return f"{bind}:{port}:{port}"
+
+    def secret_mounts(files: list[SecretFile]) -> list[dict[str, str]]:
+        for f in files:
+            secrets[f.name] = {"file": _secret_source(f.name)}
+        return [{"source": f.name, "target": f.path} for f in files]
+
+    services: dict[str, dict[str, Any]] = {}
+    for service in spec.services:
+        services[service.name] = _service(spec, service, publish, secret_mounts)
+        volumes[names.log_volume(service.name)] = {}
+
+    prom, am = spec.prometheus, spec.alertmanager
+    am_secrets = secret_mounts(alertmanager_secret_files(spec))
+    services[am.host] = {
+        "image": am.image,
+        "command": [f"--config.file={names.ALERTMANAGER_CONFIG_MOUNT}", "--storage.path=/alertmanager"],
+        "volumes": [
+            _mount(names.ALERTMANAGER_CONFIG, names.ALERTMANAGER_CONFIG_MOUNT),
+            "alertmanager-data:/alertmanager",
+        ],
+        "ports": [publish(am.port)],
+        "healthcheck": _healthcheck(_wget(am.port, "/-/healthy")),
+        "restart": "unless-stopped",
+        **({"secrets": am_secrets} if am_secrets else {}),
+    }
+    volumes["alertmanager-data"] = {}
+    prom_volumes = [_mount(names.PROMETHEUS_CONFIG, names.PROMETHEUS_CONFIG_MOUNT)]
+    if _has_dir(produced, "prometheus/rules"):
+        prom_volumes.append(_mount("prometheus/rules", names.PROMETHEUS_RULES_MOUNT))
+    services[prom.host] = {
+        "image": prom.image,
+        "command": [
+            f"--config.file={names.PROMETHEUS_CONFIG_MOUNT}",
+            "--storage.tsdb.path=/prometheus",
+            f"--storage.tsdb.retention.time={prom.retention}",
+        ],
+        "volumes": [*prom_volumes, "prometheus-data:/prometheus"],
+        "ports": [publish(prom.port)],
+        "healthcheck": _healthcheck(_wget(prom.port, "/-/healthy")),
+        "depends_on": _healthy(am.host),
+        "restart": "unless-stopped",
+    }
+    volumes["prometheus-data"] = {}
+
+    grafana_volumes = ["grafana-data:/var/lib/grafana"]
+    if _has_dir(produced, names.GRAFANA_PROVISIONING_DIR):
+        grafana_volumes.append(_mount(names.GRAFANA_PROVISIONING_DIR, names.GRAFANA_PROVISIONING_MOUNT))
+    if _has_dir(produced, names.GRAFANA_DASHBOARDS_DIR):
+        grafana_volumes.append(_mount(names.GRAFANA_DASHBOARDS_DIR, names.GRAFANA_DASHBOARDS_MOUNT))
+    password = comp.grafana.admin_password
+    grafana_env = {"GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_USERS_ALLOW_SIGN_UP": "false"}
+    grafana: dict[str, Any] = {
+        "image": comp.grafana.image,
+        "volumes": grafana_volumes,
+        "ports": [publish(comp.grafana.port)],
+        "healthcheck": _healthcheck(_wget(comp.grafana.port, "/api/health")),
+        "depends_on": _healthy(prom.host),
+        "restart": "unless-stopped",
+    }
+    if password.file:
+        grafana_env["GF_SECURITY_ADMIN_PASSWORD__FILE"] = password.file
+        grafana["secrets"] = secret_mounts([SecretFile(posixpath.basename(password.file), password.file)])
+    else:  # an env reference: taken from the user's shell or .env, never written here
+        grafana_env["GF_SECURITY_ADMIN_PASSWORD"] = (
+            f"${{{password.env}:?set {password.env} (see .env.example)}}"
+        )
+    grafana["environment"] = grafana_env
+    services["grafana"] = grafana
+    volumes["grafana-data"] = {}
+
+    logs_profiles = [names.PROFILE_LOGS, names.PROFILE_ALL]
+    es = comp.elasticsearch
+    services["elasticsearch"] = {
+        "image": es.image,
+        "profiles": list(logs_profiles),
+        "environment": {
+            "discovery.type": "single-node",
+            "xpack.security.enabled": "false",  # bound to 127.0.0.1 only; see docs/deploy.md
+            "ES_JAVA_OPTS": f"-Xms{spec.compose.elasticsearch_heap} -Xmx{spec.compose.elasticsearch_heap}",
+        },
+        "volumes": ["elasticsearch-data:/usr/share/elasticsearch/data"],
+        "ports": [publish(es.port)],
+        "healthcheck": _healthcheck(_curl(es.port, "/_cluster/health?wait_for_status=yellow&timeout=5s")),
+        "restart": "unless-stopped",
+    }
+    volumes["elasticsearch-data"] = {}
+    logstash_volumes = [
+        f"{names.log_volume(s.name)}:{names.SERVICE_LOG_DIR}/{s.name}:ro" for s in spec.services
+    ]
+    if _has_dir(produced, names.LOGSTASH_PIPELINE_DIR):
+        logstash_volumes.append(_mount(names.LOGSTASH_PIPELINE_DIR, names.LOGSTASH_PIPELINE_MOUNT))
+    for file, target in (
+        (names.LOGSTASH_SETTINGS_FILE, names.LOGSTASH_SETTINGS_MOUNT),
+        (names.LOGSTASH_PIPELINES_FILE, names.LOGSTASH_PIPELINES_MOUNT),
+    ):
+        if file in produced:
+            logstash_volumes.append(_mount(file, target))
+    if _has_dir(produced, names.ELASTICSEARCH_DIR):
+        logstash_volumes.append(_mount(names.ELASTICSEARCH_DIR, names.ELASTICSEARCH_TEMPLATES_MOUNT))
+    services["logstash"] = {
+        "image": comp.logstash.image,
+        "profiles": list(logs_profiles),
+        "environment": {"ELASTICSEARCH_HOSTS": f"http://elasticsearch:{es.port}"},
+        "volumes": sorted(logstash_volumes),
+        "ports": [publish(comp.logstash.port)],
+        "healthcheck": _healthcheck(_curl(comp.logstash.port, "/")),
+        "depends_on": _healthy("elasticsearch"),
+        "restart": "unless-stopped",
+    }
+    services["kibana"] = {
+        "image": comp.kibana.image,
+        "profiles": list(logs_profiles),
+        "environment": {"ELASTICSEARCH_HOSTS": f"http://elasticsearch:{es.port}"},
+        "ports": [publish(comp.kibana.port)],
+        "healthcheck": _healthcheck(_curl(comp.kibana.port, "/api/status")),
+        "depends_on": _healthy("elasticsearch"),
+        "restart": "unless-stopped",
+    }
+    jaeger = comp.jaeger
+    services["jaeger"] = {
+        "image": jaeger.image,
+        "profiles": [names.PROFILE_TRACES, names.PROFILE_ALL],
+        "environment": {"COLLECTOR_OTLP_ENABLED": "true"},
+        "ports": [publish(jaeger.port), publish(jaeger.otlp_grpc_port), publish(jaeger.otlp_http_port)],
+        "restart": "unless-stopped",
+    }
+
+    out: dict[str, Any] = {"name": spec.name, "services": services, "volumes": volumes}
+    if secrets:
+        out["secrets"] = secrets
+    return out
+
+
+def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, Any]:
+    """The monitored service: built from its Dockerfile, tagged from the spec, GPU reserved when asked."""
+    jaeger = spec.compose.components.jaeger
+    env = {
+        **service.env,
+        names.SERVICE_LOG_ENV: names.SERVICE_LOG_DIR,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://jaeger:{jaeger.otlp_http_port}",
+        "OTEL_SERVICE_NAME": service.name,
+    }
+    for var, ref in service.secret_env.items():
+        if ref.env:  # passed through from the user's shell or .env; the value never lands here
+            env[var] = f"${{{ref.env}:?set {ref.env} (see .env.example)}}"
+    health = service.probes.health
+    out: dict[str, Any] = {
+        "image": str(service.image),
+        "environment": env,
+        "ports": [publish(service.ports.http), publish(service.ports.metrics)],
+        "volumes": [f"{names.log_volume(service.name)}:{names.SERVICE_LOG_DIR}"],
+        # The image is Python; neither curl nor wget is assumed to be in it.
+        "healthcheck": _healthcheck(
+            [
+                "CMD",
+                "python",
+                "-c",
+                "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)",
+                f"http://127.0.0.1:{service.ports.http}{health.path}",
+            ],
+            health,
+        ),
+        "restart": "unless-stopped",
+    }
+    if service.build:
+        out["build"] = {"context": names.COMPOSE_TO_REPO_ROOT, "dockerfile": service.build.dockerfile}
+    if service.command:
+        out["command"] = list(service.command)
+    if service.gpu:
+        count = max(service.resources.limits.gpu, service.resources.requests.gpu, 1)
+        out["deploy"] = {
+            "resources": {
+                "reservations": {"devices": [{"driver": "nvidia", "count": count, "capabilities": ["gpu"]}]}
+            }
+        }
+    files = service_secret_files(service)
+    if files:
+        out["secrets"] = secret_mounts(files)
+    return out

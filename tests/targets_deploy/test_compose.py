@@ -1,0 +1,160 @@
+"""The compose stack: content derived from the spec, and the validator failing on broken references."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from stackgen import conventions as names
+from stackgen.checks import compose as compose_check
+from stackgen.cli import app
+from stackgen.deployment import alertmanager_secret_files
+from stackgen.spec.deploy import image_problem
+from stackgen.targets.compose import compose_file
+
+
+def _load(root: Path) -> dict:
+    return yaml.safe_load((root / names.COMPOSE_FILE).read_text())
+
+
+def _write(root: Path, data: dict) -> None:
+    (root / names.COMPOSE_FILE).write_text(yaml.safe_dump(data))
+
+
+def test_service_is_built_tagged_gpu_reserved_and_health_checked(rendered, stack):
+    svc = _load(rendered)["services"]["fugatto-audio-lab"]
+    assert svc["build"] == {"context": "../..", "dockerfile": "service/Dockerfile"}
+    assert svc["image"] == "fugatto-audio-lab:0.1.0"
+    assert svc["deploy"]["resources"]["reservations"]["devices"] == [
+        {"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}
+    ]
+    assert svc["healthcheck"]["test"][-1] == "http://127.0.0.1:8000/health"
+    assert svc["healthcheck"]["interval"] == "30s" and svc["healthcheck"]["retries"] == 3
+    assert svc["environment"]["LOG_LEVEL"] == "INFO"
+    assert svc["environment"][names.SERVICE_LOG_ENV] == names.SERVICE_LOG_DIR
+    assert svc["ports"] == ["127.0.0.1:8000:8000", "127.0.0.1:8001:8001"]
+
+
+def test_every_image_pinned_every_port_on_loopback(rendered):
+    services = _load(rendered)["services"]
+    assert set(services) == {
+        "fugatto-audio-lab",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "elasticsearch",
+        "logstash",
+        "kibana",
+        "jaeger",
+    }
+    for name, svc in services.items():
+        assert image_problem(svc["image"]) is None, name
+        assert all(p.startswith("127.0.0.1:") for p in svc.get("ports", [])), name
+
+
+def test_profiles_leave_the_core_without_log_and_trace_backends(rendered):
+    services = _load(rendered)["services"]
+    core = {n for n, s in services.items() if "profiles" not in s}
+    assert core == {"fugatto-audio-lab", "prometheus", "alertmanager", "grafana"}
+    assert services["elasticsearch"]["profiles"] == ["logs", "all"]
+    assert services["jaeger"]["profiles"] == ["traces", "all"]
+    assert services["grafana"]["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    assert services["logstash"]["depends_on"] == {"elasticsearch": {"condition": "service_healthy"}}
+
+
+def test_secrets_are_the_specs_file_references_read_from_the_ignored_folder(rendered, stack):
+    data = _load(rendered)
+    expected = {(f.name, f.path) for f in alertmanager_secret_files(stack.spec)}
+    assert expected == {
+        ("smtp-password", "/etc/alertmanager/secrets/smtp-password"),
+        ("slack-webhook-url", "/etc/alertmanager/secrets/slack-webhook-url"),
+    }
+    assert {(s["source"], s["target"]) for s in data["services"]["alertmanager"]["secrets"]} == expected
+    assert all(s["file"] == f"../../secrets/{name}" for name, s in data["secrets"].items())
+    grafana = data["services"]["grafana"]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana-admin-password"
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in grafana["environment"]
+
+
+def test_configs_of_other_families_are_mounted_only_when_rendered(stack):
+    bare = compose_file(stack.spec, ["prometheus/prometheus.yml"])
+    assert bare["services"]["grafana"]["volumes"] == ["grafana-data:/var/lib/grafana"]
+    produced = [
+        "grafana/provisioning/datasources/prometheus.yml",
+        "grafana/dashboards/overview.json",
+        "logstash/pipeline/main.conf",
+        "logstash/logstash.yml",
+        "logstash/pipelines.yml",
+        "prometheus/prometheus.yml",
+        "prometheus/rules/x.yml",
+    ]
+    full = compose_file(stack.spec, produced)["services"]
+    assert "../grafana/provisioning:/etc/grafana/provisioning:ro" in full["grafana"]["volumes"]
+    assert "../grafana/dashboards:/var/lib/grafana/dashboards:ro" in full["grafana"]["volumes"]
+    assert "../logstash/pipeline:/usr/share/logstash/pipeline:ro" in full["logstash"]["volumes"]
+    assert (
+        "../logstash/pipelines.yml:/usr/share/logstash/config/pipelines.yml:ro" in full["logstash"]["volumes"]
+    )
+    assert "fugatto-audio-lab-logs:/var/log/fugatto/fugatto-audio-lab:ro" in full["logstash"]["volumes"]
+    assert "../prometheus/rules:/etc/prometheus/rules:ro" in full["prometheus"]["volumes"]
+
+
+def test_rendered_stack_passes_the_validator(rendered, stack):
+    assert compose_check.validate(rendered, stack) == []
+
+
+def test_mount_of_a_missing_file_fails_naming_it(tree, stack):
+    data = _load(tree)
+    data["services"]["grafana"]["volumes"].append("../grafana/dashboards:/var/lib/grafana/dashboards:ro")
+    _write(tree, data)
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any("'grafana'" in m and "../grafana/dashboards" in m and "does not exist" in m for m in messages)
+
+
+def test_unpinned_image_and_public_port_fail_naming_them(tree, stack):
+    data = _load(tree)
+    data["services"]["kibana"]["image"] = "docker.elastic.co/kibana/kibana:latest"
+    data["services"]["jaeger"]["image"] = "jaegertracing/all-in-one"
+    data["services"]["grafana"]["ports"] = ["3000:3000"]
+    _write(tree, data)
+    messages = "\n".join(f.message for f in compose_check.validate(tree, stack))
+    assert "'kibana'" in messages and "kibana:latest" in messages and "not pinned" in messages
+    assert "'jaeger'" in messages and "has no tag" in messages
+    assert "'grafana' publishes '3000:3000' on all interfaces" in messages
+
+
+def test_scrape_target_must_name_a_compose_service_and_its_metrics_port(tree, stack):
+    config = tree / names.PROMETHEUS_CONFIG
+    config.write_text(config.read_text().replace("fugatto-audio-lab:8001", "fugatto-audio-lab:9999"))
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any("fugatto-audio-lab:9999" in m and "does not listen on port 9999" in m for m in messages)
+    config.write_text(config.read_text().replace("fugatto-audio-lab:9999", "fugatto:8001"))
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any("'fugatto' is not a compose service" in m for m in messages)
+
+
+def test_secret_outside_the_ignored_folder_and_schema_violation_fail(tree, stack):
+    data = _load(tree)
+    data["secrets"]["smtp-password"]["file"] = "../alertmanager/alertmanager.yml"
+    data["services"]["prometheus"]["bogus_key"] = True
+    _write(tree, data)
+    findings = compose_check.validate(tree, stack)
+    assert any("secret 'smtp-password'" in f.message for f in findings)
+    assert any(
+        f.check == "check-jsonschema vendor.compose-spec" and "bogus_key" in f.message for f in findings
+    )
+
+
+def test_stackgen_check_fails_on_an_unpinned_image_naming_it(tmp_path, spec_variant):
+    spec = spec_variant(
+        ("alertmanager:\n  global:", "alertmanager:\n  image: prom/alertmanager:latest\n  global:")
+    )
+    out = tmp_path / "generated"
+    runner = CliRunner()
+    assert runner.invoke(app, ["render", "--spec", str(spec), "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["check", "--spec", str(spec), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "service 'alertmanager': image 'prom/alertmanager:latest' is not pinned" in result.output
+    assert "Alertmanager 'fugatto': image 'prom/alertmanager:latest' is not pinned" in result.output
