@@ -14,6 +14,8 @@ TARGETS = (
     "prometheus_tests",
     "alertmanager",
     "alertmanager_tests",
+    "grafana",
+    "logstash",
 )
 
 
