@@ -27,6 +27,8 @@ VALIDATORS = (
     "promtool",
     "amtool",
     "yaml_lint",
+    "grafana",
+    "logstash",
 )
 
 
