@@ -92,9 +92,21 @@ class LogstashSyntaxError(ValueError):
 
 
 SECTIONS = ("input", "filter", "output")
-_TOKEN_NAMES = {"_ARROW": "'=>'", "RBRACE": "'}'", "LBRACE": "'{'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','",
-                "NAME": "a name", "DQ_STRING": "a string", "SQ_STRING": "a string", "NUMBER": "a number",
-                "IF": "'if'", "ELSE": "'else'", "$END": "end of file"}
+_TOKEN_NAMES = {
+    "_ARROW": "'=>'",
+    "RBRACE": "'}'",
+    "LBRACE": "'{'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "NAME": "a name",
+    "DQ_STRING": "a string",
+    "SQ_STRING": "a string",
+    "NUMBER": "a number",
+    "IF": "'if'",
+    "ELSE": "'else'",
+    "$END": "end of file",
+}
 
 
 def parse(text: str) -> Tree:
@@ -112,8 +124,10 @@ def parse(text: str) -> Tree:
     for section in tree.children:
         name = section.children[0]
         if str(name) not in SECTIONS:
-            raise LogstashSyntaxError(f"line {name.line} column {name.column}: unknown section {str(name)!r} "
-                                      f"(expected {', '.join(SECTIONS)})")
+            raise LogstashSyntaxError(
+                f"line {name.line} column {name.column}: unknown section {str(name)!r} "
+                f"(expected {', '.join(SECTIONS)})"
+            )
     return tree
 
 

@@ -10,9 +10,13 @@ import re
 
 import promql_parser
 
-_RANGE_VARIABLES = re.compile(r"\$(__rate_interval|__interval|__range)\b|\$\{(__rate_interval|__interval|__range)\}")
+_RANGE_VARIABLES = re.compile(
+    r"\$(__rate_interval|__interval|__range)\b|\$\{(__rate_interval|__interval|__range)\}"
+)
 # Series every Prometheus has, which a dashboard may select without a contract.
-BUILTIN_SERIES = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped", "ALERTS", "ALERTS_FOR_STATE"})
+BUILTIN_SERIES = frozenset(
+    {"up", "scrape_duration_seconds", "scrape_samples_scraped", "ALERTS", "ALERTS_FOR_STATE"}
+)
 
 
 class PromQLError(ValueError):
@@ -25,7 +29,9 @@ def selected_metrics(expr: str) -> list[str]:
     try:
         tree = promql_parser.parse(text)
     except (ValueError, RuntimeError) as exc:
-        raise PromQLError(str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid PromQL") from None
+        raise PromQLError(
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid PromQL"
+        ) from None
     names: list[str] = []
 
     def visit(node: object) -> bool:
@@ -33,7 +39,9 @@ def selected_metrics(expr: str) -> list[str]:
         if isinstance(node, promql_parser.MatrixSelector):
             selector = node.vector_selector
         if isinstance(selector, promql_parser.VectorSelector):
-            name = selector.name or next((m.value for m in selector.matchers.matchers if m.name == "__name__"), None)
+            name = selector.name or next(
+                (m.value for m in selector.matchers.matchers if m.name == "__name__"), None
+            )
             if name and name not in names:
                 names.append(name)
         return True

@@ -7,7 +7,7 @@ PYTHONPATH=. that package does not exist, so fall back to the folder next to the
 from __future__ import annotations
 
 import importlib.resources
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -27,9 +27,14 @@ def _template_text(name: str) -> str:
         return (Path(__file__).resolve().parent.parent / "templates" / name).read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(name: str) -> jinja2.Template:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
     env.filters["q"] = logstash_string
     return env.from_string(_template_text(name))

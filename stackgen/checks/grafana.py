@@ -41,7 +41,9 @@ def validate(root: Path, stack: Stack) -> list[Finding]:
             findings.append(Finding(file, CHECK, f"not JSON: {exc}"))
             continue
         known = {s for m in service.metrics for s in m.series_names()} | BUILTIN_SERIES | recording
-        findings += [Finding(file, CHECK, message) for message in check_dashboard(dashboard, known, provisioned)]
+        findings += [
+            Finding(file, CHECK, message) for message in check_dashboard(dashboard, known, provisioned)
+        ]
     return findings
 
 
@@ -49,8 +51,10 @@ def check_dashboard(dashboard: dict[str, Any], known_metrics: set[str], provisio
     """Problems of one dashboard, each naming the panel (id and title)."""
     problems: list[str] = []
     if dashboard.get("schemaVersion") != names.GRAFANA_SCHEMA_VERSION:
-        problems.append(f"schemaVersion is {dashboard.get('schemaVersion')}, Grafana {names.GRAFANA_VERSION} "
-                        f"writes {names.GRAFANA_SCHEMA_VERSION}")
+        problems.append(
+            f"schemaVersion is {dashboard.get('schemaVersion')}, Grafana {names.GRAFANA_VERSION} "
+            f"writes {names.GRAFANA_SCHEMA_VERSION}"
+        )
     variables = {v.get("name"): v for v in dashboard.get("templating", {}).get("list", [])}
     panels = dashboard.get("panels", [])
     seen: dict[Any, str] = {}
@@ -75,8 +79,10 @@ def check_dashboard(dashboard: dict[str, Any], known_metrics: set[str], provisio
         else:
             for other, ox, oy, ow, oh in boxes:
                 if x < ox + ow and ox < x + w and y < oy + oh and oy < y + h:
-                    problems.append(f"{label} overlaps {other} (gridPos x={x} y={y} w={w} h={h} "
-                                    f"and x={ox} y={oy} w={ow} h={oh})")
+                    problems.append(
+                        f"{label} overlaps {other} (gridPos x={x} y={y} w={w} h={h} "
+                        f"and x={ox} y={oy} w={ow} h={oh})"
+                    )
             boxes.append((label, x, y, w, h))
         problems += _datasources(label, panel, variables, provisioned)
         for target in panel.get("targets", []):
@@ -88,12 +94,17 @@ def check_dashboard(dashboard: dict[str, Any], known_metrics: set[str], provisio
             except PromQLError as exc:
                 problems.append(f"{where}: not valid PromQL: {exc}")
                 continue
-            problems += [f"{where}: metric {m!r} is neither in the service's metric contract nor a generated "
-                         f"recording rule" for m in metrics if m not in known_metrics]
+            problems += [
+                f"{where}: metric {m!r} is neither in the service's metric contract nor a generated "
+                f"recording rule"
+                for m in metrics
+                if m not in known_metrics
+            ]
     for name, variable in variables.items():
         if variable.get("datasource"):
-            problems += _datasources(f"variable {name!r}", {"datasource": variable["datasource"]}, variables,
-                                     provisioned)
+            problems += _datasources(
+                f"variable {name!r}", {"datasource": variable["datasource"]}, variables, provisioned
+            )
     return problems
 
 
@@ -101,7 +112,9 @@ def _datasource_type(ref: Any) -> str | None:
     return ref.get("type") if isinstance(ref, dict) else None
 
 
-def _datasources(label: str, panel: dict[str, Any], variables: dict[str, Any], provisioned: set[str]) -> list[str]:
+def _datasources(
+    label: str, panel: dict[str, Any], variables: dict[str, Any], provisioned: set[str]
+) -> list[str]:
     refs = [panel.get("datasource"), *[t.get("datasource") for t in panel.get("targets", [])]]
     problems = []
     for ref in refs:
@@ -115,8 +128,10 @@ def _datasources(label: str, panel: dict[str, Any], variables: dict[str, Any], p
                 continue
             uid = (variable.get("current") or {}).get("value")
         if uid not in provisioned:
-            problems.append(f"{label}: datasource uid {uid!r} is not provisioned "
-                            f"(provisioned: {', '.join(sorted(provisioned))})")
+            problems.append(
+                f"{label}: datasource uid {uid!r} is not provisioned "
+                f"(provisioned: {', '.join(sorted(provisioned))})"
+            )
     return sorted(set(problems))
 
 
@@ -139,5 +154,7 @@ def _recording_rules(root: Path) -> set[str]:
         except yaml.YAMLError:
             continue  # promtool reports broken rule files
         for group in data.get("groups", []) or []:
-            out |= {r["record"] for r in group.get("rules", []) or [] if isinstance(r, dict) and "record" in r}
+            out |= {
+                r["record"] for r in group.get("rules", []) or [] if isinstance(r, dict) and "record" in r
+            }
     return out

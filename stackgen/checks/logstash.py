@@ -43,8 +43,10 @@ def check_pipeline(text: str, allowed_fields: set[str]) -> list[str]:
     problems = []
     for read in fields_read(tree):
         if read.field not in allowed_fields:
-            problems.append(f"line {read.line}: the pipeline reads field {read.field!r} ({read.reference}), "
-                            f"which is not in the log schema")
+            problems.append(
+                f"line {read.line}: the pipeline reads field {read.field!r} ({read.reference}), "
+                f"which is not in the log schema"
+            )
     return sorted(set(problems))
 
 
@@ -54,6 +56,9 @@ def _check_template(path: Path, service) -> list[str]:
     except (OSError, json.JSONDecodeError) as exc:
         return [f"cannot read the index template: {exc}"]
     properties = template.get("template", {}).get("mappings", {}).get("properties", {})
-    return [f"log field {f.name!r} is not mapped (or mapped as {properties.get(f.name, {}).get('type')!r}, "
-            f"schema says {f.type})" for f in service.logs.fields
-            if properties.get(f.name, {}).get("type") != f.type]
+    return [
+        f"log field {f.name!r} is not mapped (or mapped as {properties.get(f.name, {}).get('type')!r}, "
+        f"schema says {f.type})"
+        for f in service.logs.fields
+        if properties.get(f.name, {}).get("type") != f.type
+    ]

@@ -13,12 +13,13 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from stackgen.spec.alerts import Selector
-from stackgen.spec.types import Duration, LabelName, MetricName, Matcher, Port, StrictModel
+from stackgen.spec.types import Duration, LabelName, Matcher, MetricName, Port, StrictModel
 
 Display = Literal["timeseries", "stat", "gauge"]
 # Grafana unit ids (a subset); an unknown id silently renders as a plain number, so the set is closed.
-Unit = Literal["none", "short", "percent", "percentunit", "s", "ms", "bytes", "decbytes", "gbytes",
-               "reqps", "ops", "cps"]
+Unit = Literal[
+    "none", "short", "percent", "percentunit", "s", "ms", "bytes", "decbytes", "gbytes", "reqps", "ops", "cps"
+]
 
 
 class GridPosition(StrictModel):
@@ -57,7 +58,9 @@ class QuantilePanel(PanelBase):
     kind: Literal["quantile"]
     metric: MetricName
     matchers: list[Matcher] = Field(default_factory=list)
-    quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=lambda: [0.95, 0.5], min_length=1)
+    quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.95, 0.5], min_length=1
+    )
     by: list[LabelName] = Field(default_factory=list)
     window: Duration = Duration(300_000)
 
@@ -125,8 +128,9 @@ class ServiceDashboards(StrictModel):
 
     enabled: bool = True
     title: str | None = Field(None, description="defaults to '<description or name> - Operations'")
-    panels: list[Panel] = Field(default_factory=list,
-                                description="empty: a default dashboard derived from the metric contract")
+    panels: list[Panel] = Field(
+        default_factory=list, description="empty: a default dashboard derived from the metric contract"
+    )
     logs_panel: bool = Field(True, description="add a panel of the service's ERROR log lines (needs `logs`)")
     refresh: Duration = Duration(30_000)
     time_range: Duration = Duration(3_600_000)
@@ -140,6 +144,6 @@ class Grafana(StrictModel):
     host: str = "grafana"
     port: Port = 3000
     url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*[^\s/])?$")] = Field(
-        "http://localhost:3000", description="external base URL, used in alert dashboard_url annotations")
+        "http://localhost:3000", description="external base URL, used in alert dashboard_url annotations"
+    )
     folder: str = Field("stackgen", description="Grafana folder the provisioned dashboards go into")
-

@@ -27,10 +27,15 @@ class LogField(StrictModel):
 class ServiceLogs(StrictModel):
     """The fields a service writes to its JSON log, and where the log lives."""
 
-    file: Annotated[str, Field(pattern=r"^[\w.-]+$")] = Field(description="log file name inside the log folder")
-    directory: Annotated[str, Field(pattern=r"^/\S*$")] = Field("/app/logs", description="log folder in the container")
+    file: Annotated[str, Field(pattern=r"^[\w.-]+$")] = Field(
+        description="log file name inside the log folder"
+    )
+    directory: Annotated[str, Field(pattern=r"^/\S*$")] = Field(
+        "/app/logs", description="log folder in the container"
+    )
     directory_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] | None = Field(
-        None, description="environment variable that tells the service its log folder")
+        None, description="environment variable that tells the service its log folder"
+    )
     timestamp_field: FieldName = "timestamp"
     level_field: FieldName = "level"
     logger_field: FieldName = "logger"
@@ -55,11 +60,15 @@ class ServiceLogs(StrictModel):
 class Logging(StrictModel):
     """The log pipeline backends (Logstash, Elasticsearch, Kibana)."""
 
-    input: Literal["file", "beats"] = Field("file", description="file: tail the JSON log; beats: receive from Filebeat")
+    input: Literal["file", "beats"] = Field(
+        "file", description="file: tail the JSON log; beats: receive from Filebeat"
+    )
     beats_port: Port = 5044
     debug_stdout: bool = Field(False, description="also print every event (rubydebug) on Logstash's stdout")
     log_mount: Annotated[str, Field(pattern=r"^/\S*[^/]$")] = Field(
-        "/var/log/stackgen", description="where service log folders are mounted in Logstash: <log_mount>/<service>/")
+        "/var/log/stackgen",
+        description="where service log folders are mounted in Logstash: <log_mount>/<service>/",
+    )
     logstash_image: str = "docker.elastic.co/logstash/logstash:8.15.3"
     logstash_host: str = "logstash"
     elasticsearch_image: str = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"

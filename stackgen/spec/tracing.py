@@ -15,7 +15,8 @@ class Tracing(StrictModel):
     enabled: bool = True
     sampler_ratio: float = Field(1.0, ge=0, le=1, description="parent-based trace-id ratio sampler argument")
     otlp_endpoint: Annotated[str, Field(pattern=r"^https?://\S+$")] = Field(
-        "http://jaeger:4318", description="OTLP endpoint the services export to")
+        "http://jaeger:4318", description="OTLP endpoint the services export to"
+    )
     otlp_protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
     jaeger_image: str = "jaegertracing/all-in-one:1.62.0"
     jaeger_host: str = "jaeger"

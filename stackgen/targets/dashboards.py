@@ -100,8 +100,12 @@ def panel_queries(service: Service, panel: Panel) -> list[Query]:
                 out.append(Query(_ref(i), f"histogram_quantile({number(q)}, {inner})", legend))
             return out
         case RatioPanel():
-            bad = _sum(panel.by, f"rate({_sel(service, panel.bad.metric, panel.bad.matchers)}[{panel.window}])")
-            total = _sum(panel.by, f"rate({_sel(service, panel.total.metric, panel.total.matchers)}[{panel.window}])")
+            bad = _sum(
+                panel.by, f"rate({_sel(service, panel.bad.metric, panel.bad.matchers)}[{panel.window}])"
+            )
+            total = _sum(
+                panel.by, f"rate({_sel(service, panel.total.metric, panel.total.matchers)}[{panel.window}])"
+            )
             return [Query("A", f"{bad}\n/\n{total}", _legend(panel, panel.by, "ratio"))]
         case StatPanel():
             sel = _sel(service, panel.metric, panel.matchers)
@@ -111,8 +115,11 @@ def panel_queries(service: Service, panel: Panel) -> list[Query]:
             expr = _sel(service, panel.metric, panel.matchers)
             labels = list(panel.by)
             if panel.aggregate != "none":
-                expr = f"{panel.aggregate} by ({', '.join(panel.by)}) ({expr})" if panel.by \
+                expr = (
+                    f"{panel.aggregate} by ({', '.join(panel.by)}) ({expr})"
+                    if panel.by
                     else f"{panel.aggregate}({expr})"
+                )
             else:
                 metric = service.metric(panel.metric)
                 labels = ["instance", *(metric.labels if metric else [])]
@@ -142,17 +149,44 @@ def default_panels(service: Service) -> list[Panel]:
     specs: list[dict] = []
     for metric in service.metrics:
         if metric.type == "counter":
-            specs.append({"kind": "rate", "title": f"{metric.name} rate", "metric": metric.name,
-                          "by": list(metric.labels), "unit": "ops", "description": metric.help})
+            specs.append(
+                {
+                    "kind": "rate",
+                    "title": f"{metric.name} rate",
+                    "metric": metric.name,
+                    "by": list(metric.labels),
+                    "unit": "ops",
+                    "description": metric.help,
+                }
+            )
         elif metric.type == "histogram":
             unit = "s" if metric.name.endswith("_seconds") else "short"
-            specs.append({"kind": "quantile", "title": f"{metric.name} p95 and p50", "metric": metric.name,
-                          "unit": unit, "description": metric.help})
+            specs.append(
+                {
+                    "kind": "quantile",
+                    "title": f"{metric.name} p95 and p50",
+                    "metric": metric.name,
+                    "unit": unit,
+                    "description": metric.help,
+                }
+            )
         elif metric.type == "gauge":
-            unit = "bytes" if metric.name.endswith("_bytes") else \
-                "percent" if metric.name.endswith("_percent") else "short"
-            specs.append({"kind": "gauge", "title": metric.name, "metric": metric.name, "unit": unit,
-                          "description": metric.help})
+            unit = (
+                "bytes"
+                if metric.name.endswith("_bytes")
+                else "percent"
+                if metric.name.endswith("_percent")
+                else "short"
+            )
+            specs.append(
+                {
+                    "kind": "gauge",
+                    "title": metric.name,
+                    "metric": metric.name,
+                    "unit": unit,
+                    "description": metric.help,
+                }
+            )
     adapter: TypeAdapter[Panel] = TypeAdapter(Panel)
     return [adapter.validate_python(s) for s in specs]
 
@@ -197,24 +231,47 @@ def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
             default_unit = _DEFAULT_UNIT[panel.kind]
         metrics = tuple(dict.fromkeys(panel_metrics(panel)))
         links = tuple(dict.fromkeys(link for m in metrics for link in runbooks.get(m, [])))
-        models.append(PanelModel(
-            id=i + 1, title=panel.title, description=panel.description, display=display,
-            unit=panel.unit or default_unit, grid=grid, queries=tuple(panel_queries(service, panel)),
-            datasource="prometheus", metrics=metrics, links=links,
-            min=getattr(panel, "min", None), max=getattr(panel, "max", None)))
+        models.append(
+            PanelModel(
+                id=i + 1,
+                title=panel.title,
+                description=panel.description,
+                display=display,
+                unit=panel.unit or default_unit,
+                grid=grid,
+                queries=tuple(panel_queries(service, panel)),
+                datasource="prometheus",
+                metrics=metrics,
+                links=links,
+                min=getattr(panel, "min", None),
+                max=getattr(panel, "max", None),
+            )
+        )
     if board.logs_panel and service.logs is not None:
         bottom = max((y + h for _, y, _, h in (m.grid for m in models)), default=0)
         logs = service.logs
         query = f'{logs.level_field}:"{logs.error_level}"'
-        models.append(PanelModel(
-            id=len(models) + 1, title="Error log lines", display="logs", unit="none",
-            description=f"Lines at {logs.error_level} from the {service.name} log (Elasticsearch)",
-            grid=(0, bottom, GRID_COLUMNS, LOGS_PANEL_HEIGHT), queries=(Query("A", query, ""),),
-            datasource="elasticsearch"))
+        models.append(
+            PanelModel(
+                id=len(models) + 1,
+                title="Error log lines",
+                display="logs",
+                unit="none",
+                description=f"Lines at {logs.error_level} from the {service.name} log (Elasticsearch)",
+                grid=(0, bottom, GRID_COLUMNS, LOGS_PANEL_HEIGHT),
+                queries=(Query("A", query, ""),),
+                datasource="elasticsearch",
+            )
+        )
     dashboard_links = tuple(dict.fromkeys((f"Runbook: {a.name}", a.runbook_url) for a in service.alerts))
     title = board.title or f"{service.description or service.name} - Operations"
     return DashboardModel(
-        uid=names.dashboard_uid(service.name), title=title, job=names.job_name(service.name),
+        uid=names.dashboard_uid(service.name),
+        title=title,
+        job=names.job_name(service.name),
         tags=tuple(dict.fromkeys(["stackgen", service.name, service.team, *board.tags])),
-        refresh=str(board.refresh), time_from=f"now-{Duration(board.time_range)}",
-        panels=tuple(models), links=dashboard_links)
+        refresh=str(board.refresh),
+        time_from=f"now-{Duration(board.time_range)}",
+        panels=tuple(models),
+        links=dashboard_links,
+    )

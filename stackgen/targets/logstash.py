@@ -31,7 +31,11 @@ def render(stack: Stack) -> list[Artifact]:
     ]
     for service in services:
         assert service.logs is not None
-        out.append(json_artifact(names.index_template_file(service.name), index_template(spec, service, service.logs)))
+        out.append(
+            json_artifact(
+                names.index_template_file(service.name), index_template(spec, service, service.logs)
+            )
+        )
     return out
 
 
@@ -42,29 +46,45 @@ def pipeline_text(spec: Spec, header: str) -> str:
         logs = service.logs
         if logs is None:
             continue
-        services.append({
-            "name": service.name,
-            "path": names.logstash_log_path(logging.log_mount, service.name, logs.file),
-            "sincedb": names.logstash_sincedb(service.name),
-            "logger_field": logs.logger_field, "level_field": logs.level_field,
-            "timestamp_field": logs.timestamp_field, "security_logger": logs.security_logger,
-            "error_level": logs.error_level,
-            "converts": [{"name": f.name, "to": _CONVERT[f.type]} for f in logs.fields if f.type in _CONVERT],
-            "logs_index": names.logs_index(service.name), "errors_index": names.errors_index(service.name),
-            "template_path": f"{names.LOGSTASH_TEMPLATES_MOUNT}/"
-                             f"{names.index_template_file(service.name).rsplit('/', 1)[1]}",
-            "template_name": names.index_template_name(service.name),
-        })
+        services.append(
+            {
+                "name": service.name,
+                "path": names.logstash_log_path(logging.log_mount, service.name, logs.file),
+                "sincedb": names.logstash_sincedb(service.name),
+                "logger_field": logs.logger_field,
+                "level_field": logs.level_field,
+                "timestamp_field": logs.timestamp_field,
+                "security_logger": logs.security_logger,
+                "error_level": logs.error_level,
+                "converts": [
+                    {"name": f.name, "to": _CONVERT[f.type]} for f in logs.fields if f.type in _CONVERT
+                ],
+                "logs_index": names.logs_index(service.name),
+                "errors_index": names.errors_index(service.name),
+                "template_path": f"{names.LOGSTASH_TEMPLATES_MOUNT}/"
+                f"{names.index_template_file(service.name).rsplit('/', 1)[1]}",
+                "template_name": names.index_template_name(service.name),
+            }
+        )
     return template(names.LOGSTASH_TEMPLATE).render(
-        header=header, input=logging.input, beats_port=logging.beats_port, services=services,
+        header=header,
+        input=logging.input,
+        beats_port=logging.beats_port,
+        services=services,
         es_url=f"http://{logging.elasticsearch_host}:{logging.elasticsearch_port}",
-        security_tag=names.SECURITY_TAG, error_tag=names.ERROR_TAG, debug_stdout=logging.debug_stdout,
+        security_tag=names.SECURITY_TAG,
+        error_tag=names.ERROR_TAG,
+        debug_stdout=logging.debug_stdout,
     )
 
 
 def logstash_settings() -> dict[str, Any]:
     # Plain field names (no ECS renaming) so the documents keep the log schema's keys.
-    return {"http.host": "0.0.0.0", "pipeline.ecs_compatibility": "disabled", "config.reload.automatic": False}
+    return {
+        "http.host": "0.0.0.0",
+        "pipeline.ecs_compatibility": "disabled",
+        "config.reload.automatic": False,
+    }
 
 
 def pipelines() -> list[dict[str, Any]]:
@@ -88,7 +108,10 @@ def index_template(spec: Spec, service: Service, logs: ServiceLogs) -> dict[str,
         "index_patterns": names.index_patterns(service.name),
         "priority": 200,
         "template": {
-            "settings": {"number_of_shards": spec.logging.shards, "number_of_replicas": spec.logging.replicas},
+            "settings": {
+                "number_of_shards": spec.logging.shards,
+                "number_of_replicas": spec.logging.replicas,
+            },
             "mappings": {"dynamic": True, "properties": properties},
         },
         "_meta": {"generated_by": "stackgen", "service": service.name},

@@ -23,9 +23,16 @@ def test_design_panels_come_first_in_current_panel_types(artifacts):
     dashboard = _dashboard(artifacts)
     titles = [p["title"] for p in dashboard["panels"]]
     assert titles[:4] == ["Request Rate", "Response Time", "Audio Generation Rate", "System Resources"]
-    for extra in ("HTTP 5xx Error Ratio", "Generation Duration p95", "Generations, Success vs Failure",
-                  "GPU Memory", "Active Models", "Model Load Time p95", "Queue Depth and Batch Size",
-                  "Error log lines"):
+    for extra in (
+        "HTTP 5xx Error Ratio",
+        "Generation Duration p95",
+        "Generations, Success vs Failure",
+        "GPU Memory",
+        "Active Models",
+        "Model Load Time p95",
+        "Queue Depth and Batch Size",
+        "Error log lines",
+    ):
         assert extra in titles
     types = {p["title"]: p["type"] for p in dashboard["panels"]}
     assert types["Request Rate"] == "timeseries" and types["Audio Generation Rate"] == "stat"
@@ -38,17 +45,22 @@ def test_design_panels_come_first_in_current_panel_types(artifacts):
 def test_queries_units_and_legends(artifacts):
     dashboard = _dashboard(artifacts)
     rate = _panel(dashboard, "Request Rate")
-    assert rate["targets"][0]["expr"] == ('sum by (method, endpoint) (rate(fugatto_requests_total'
-                                          '{job="fugatto-audio-lab",instance=~"$instance"}[5m]))')
+    assert rate["targets"][0]["expr"] == (
+        "sum by (method, endpoint) (rate(fugatto_requests_total"
+        '{job="fugatto-audio-lab",instance=~"$instance"}[5m]))'
+    )
     assert rate["targets"][0]["legendFormat"] == "{{method}} {{endpoint}}"
     assert rate["fieldConfig"]["defaults"]["unit"] == "reqps"
     latency = _panel(dashboard, "Response Time")
     assert [t["legendFormat"] for t in latency["targets"]] == ["p95", "p50"]
-    assert latency["targets"][0]["expr"].startswith("histogram_quantile(0.95, sum by (le) (rate("
-                                                    "fugatto_request_duration_seconds_bucket{")
+    assert latency["targets"][0]["expr"].startswith(
+        "histogram_quantile(0.95, sum by (le) (rate(fugatto_request_duration_seconds_bucket{"
+    )
     assert latency["fieldConfig"]["defaults"]["unit"] == "s"
     resources = _panel(dashboard, "System Resources")
-    units = {o["matcher"]["options"]: o["properties"][0]["value"] for o in resources["fieldConfig"]["overrides"]}
+    units = {
+        o["matcher"]["options"]: o["properties"][0]["value"] for o in resources["fieldConfig"]["overrides"]
+    }
     assert units == {"A": "gbytes", "B": "percent"}
     assert _panel(dashboard, "HTTP 5xx Error Ratio")["fieldConfig"]["defaults"]["unit"] == "percentunit"
     assert _panel(dashboard, "GPU Memory")["targets"][0]["legendFormat"] == "{{instance}} {{gpu}}"
@@ -86,8 +98,10 @@ def test_grafana_url_from_spec_changes_dashboard_url(write_spec):
 
     spec = write_spec(lambda d: d["grafana"].update(url="https://grafana.example.com/ops"))
     artifacts = {a.path: a.content for a in render_stack(load_stack(spec))}
-    assert "dashboard_url: https://grafana.example.com/ops/d/fugatto-audio-lab" in \
-        artifacts["prometheus/rules/fugatto-audio-lab-alerts.yml"]
+    assert (
+        "dashboard_url: https://grafana.example.com/ops/d/fugatto-audio-lab"
+        in artifacts["prometheus/rules/fugatto-audio-lab-alerts.yml"]
+    )
 
 
 def test_provisioning(artifacts):
@@ -114,7 +128,10 @@ def test_service_without_panels_gets_a_default_dashboard(write_spec):
     artifacts = {a.path: a.content for a in render_stack(load_stack(write_spec(strip)))}
     dashboard = json.loads(artifacts[DASHBOARD])
     by_title = {p["title"]: p for p in dashboard["panels"]}
-    assert by_title["fugatto_requests_total rate"]["targets"][0]["legendFormat"] == "{{method}} {{endpoint}} {{status}}"
+    assert (
+        by_title["fugatto_requests_total rate"]["targets"][0]["legendFormat"]
+        == "{{method}} {{endpoint}} {{status}}"
+    )
     assert by_title["fugatto_memory_usage_bytes"]["fieldConfig"]["defaults"]["unit"] == "bytes"
     assert by_title["fugatto_gpu_utilization_percent"]["fieldConfig"]["defaults"]["unit"] == "percent"
     assert by_title["fugatto_model_load_seconds p95 and p50"]["fieldConfig"]["defaults"]["unit"] == "s"
@@ -133,9 +150,14 @@ def test_tracing_env_helper(stack):
     from stackgen.targets.tracing_env import service_tracing_env
 
     env = service_tracing_env(stack.spec, stack.spec.services[0])
-    assert env == {"TRACING_ENABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318",
-                   "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-                   "OTEL_TRACES_SAMPLER_ARG": "1", "OTEL_SERVICE_NAME": "fugatto-audio-lab"}
+    assert env == {
+        "TRACING_ENABLED": "true",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "1",
+        "OTEL_SERVICE_NAME": "fugatto-audio-lab",
+    }
     assert stack.spec.grafana.image == "grafana/grafana:11.3.0"
     assert stack.spec.tracing.jaeger_image == "jaegertracing/all-in-one:1.62.0"
     assert stack.spec.logging.logstash_image.endswith(":8.15.3")

@@ -28,8 +28,10 @@ def test_wrong_metric_in_a_typed_panel_fails_check(run_check, write_spec):
 
     code, output = run_check(write_spec(mutate))
     assert code == 2
-    assert "services[0].dashboards.panels[0].metric: panel 'Request Rate': metric 'fugatto_request_total' " \
-           "is not in the metric contract" in output
+    assert (
+        "services[0].dashboards.panels[0].metric: panel 'Request Rate': metric 'fugatto_request_total' "
+        "is not in the metric contract" in output
+    )
 
 
 def test_wrong_metric_in_raw_promql_fails_check(run_check, write_spec):
@@ -76,6 +78,7 @@ def test_panel_past_24_columns_fails_check(run_check, write_spec):
 
 # --- the validator over generated output ---------------------------------------------------------
 
+
 @pytest.fixture
 def rendered(tmp_path, artifacts):
     root = tmp_path / "generated"
@@ -101,18 +104,25 @@ def test_validator_accepts_the_render(rendered, stack):
 
 
 def test_validator_names_the_panel_with_a_wrong_metric(rendered, stack):
-    _edit(rendered, lambda d: d["panels"][1]["targets"][0].update(
-        expr="histogram_quantile(0.95, sum by (le) (rate(fugatto_request_seconds_bucket[5m])))"))
+    _edit(
+        rendered,
+        lambda d: d["panels"][1]["targets"][0].update(
+            expr="histogram_quantile(0.95, sum by (le) (rate(fugatto_request_seconds_bucket[5m])))"
+        ),
+    )
     assert _messages(rendered, stack) == [
-        "panel 2 'Response Time' query A: metric 'fugatto_request_seconds_bucket' is neither in the service's "
-        "metric contract nor a generated recording rule"]
+        "panel 2 'Response Time' query A: metric 'fugatto_request_seconds_bucket' is neither "
+        "in the service's "
+        "metric contract nor a generated recording rule"
+    ]
 
 
 def test_validator_accepts_recording_rules_from_generated_rule_files(rendered, stack):
     _edit(rendered, lambda d: d["panels"][0]["targets"][0].update(expr="slo:sli_error:ratio_rate5m"))
     assert "slo:sli_error:ratio_rate5m" in " ".join(_messages(rendered, stack))
     (rendered / "prometheus/rules/slo.yml").write_text(
-        "groups:\n- name: slo\n  rules:\n  - record: slo:sli_error:ratio_rate5m\n    expr: vector(0)\n")
+        "groups:\n- name: slo\n  rules:\n  - record: slo:sli_error:ratio_rate5m\n    expr: vector(0)\n"
+    )
     assert _messages(rendered, stack) == []
 
 
@@ -126,12 +136,26 @@ def test_validator_duplicate_ids_overlap_and_unprovisioned_datasource(rendered, 
     messages = _messages(rendered, stack)
     assert "panel 1 'Response Time': duplicate panel id 1 (also panel 1 'Request Rate')" in messages
     assert "panel 3 'Audio Generation Rate': gridPos x=20 w=6 does not fit Grafana's 24 columns" in messages
-    assert any(m.startswith("panel 4 'System Resources': datasource uid 'thanos' is not provisioned") for m in messages)
+    assert any(
+        m.startswith("panel 4 'System Resources': datasource uid 'thanos' is not provisioned")
+        for m in messages
+    )
 
 
 def test_validator_rejects_legacy_panels_and_old_schema():
-    dashboard = {"schemaVersion": 16, "templating": {"list": []}, "panels": [
-        {"id": 1, "title": "Old", "type": "graph", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8}, "targets": []}]}
+    dashboard = {
+        "schemaVersion": 16,
+        "templating": {"list": []},
+        "panels": [
+            {
+                "id": 1,
+                "title": "Old",
+                "type": "graph",
+                "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8},
+                "targets": [],
+            }
+        ],
+    }
     messages = check_dashboard(dashboard, set(), {"prometheus"})
     assert "schemaVersion is 16, Grafana 11.3.0 writes 40" in messages
     assert "panel 1 'Old': legacy panel type 'graph'; use timeseries or stat" in messages

@@ -45,14 +45,19 @@ def test_settings_and_index_template(artifacts):
     template = json.loads(artifacts[TEMPLATE])
     properties = template["template"]["mappings"]["properties"]
     assert properties["timestamp"]["type"] == "date" and properties["duration"]["type"] == "float"
-    assert properties["level"]["type"] == properties["logger"]["type"] == properties["request_id"]["type"] == "keyword"
+    assert (
+        properties["level"]["type"]
+        == properties["logger"]["type"]
+        == properties["request_id"]["type"]
+        == "keyword"
+    )
     assert properties["message"]["type"] == "text"
     assert template["index_patterns"] == ["fugatto-audio-lab-logs-*", "fugatto-audio-lab-errors-*"]
 
 
 # --- grammar -------------------------------------------------------------------------------------
 
-FULL = r'''
+FULL = r"""
 # every construct of the language we rely on
 input { beats { port => 5044 ssl => false } }
 filter {
@@ -67,7 +72,7 @@ filter {
   }
 }
 output { stdout { codec => json_lines { charset => "UTF-8" } } }
-'''
+"""
 
 
 def test_grammar_accepts_the_language():
@@ -80,13 +85,16 @@ def test_grammar_parses_every_generated_pipeline(artifacts):
     parse(artifacts[PIPELINE])
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("input { file { path => \"x\" }", "expected"),                       # unbalanced braces
-    ("filter { mutate { add_tag [\"x\"] } }", "expected '=>'"),          # a missing =>
-    ("inputs { stdin { } }", "unknown section 'inputs'"),                 # an unknown section
-    ("filter { if [a] == { } }", "line 1"),                              # a condition without a right side
-    ("output { elasticsearch { hosts => [\"a\" \"b\"] } }", "line 1"),   # an array without commas
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('input { file { path => "x" }', "expected"),  # unbalanced braces
+        ('filter { mutate { add_tag ["x"] } }', "expected '=>'"),  # a missing =>
+        ("inputs { stdin { } }", "unknown section 'inputs'"),  # an unknown section
+        ("filter { if [a] == { } }", "line 1"),  # a condition without a right side
+        ('output { elasticsearch { hosts => ["a" "b"] } }', "line 1"),  # an array without commas
+    ],
+)
 def test_grammar_rejects_broken_pipelines(text, message):
     with pytest.raises(LogstashSyntaxError, match=message):
         parse(text)
@@ -94,12 +102,14 @@ def test_grammar_rejects_broken_pipelines(text, message):
 
 # --- fields against the schema -------------------------------------------------------------------
 
+
 def test_field_outside_the_schema_is_named(artifacts, stack):
     allowed = {f.name for f in stack.spec.services[0].logs.fields} | {"@metadata", "tags"}
     assert check_pipeline(artifacts[PIPELINE], allowed) == []
     broken = artifacts[PIPELINE].replace('if [level] == "ERROR"', 'if [severity] == "ERROR"')
     assert check_pipeline(broken, allowed) == [
-        "line 21: the pipeline reads field 'severity' ([severity]), which is not in the log schema"]
+        "line 21: the pipeline reads field 'severity' ([severity]), which is not in the log schema"
+    ]
     converted = artifacts[PIPELINE].replace('"duration" => "float"', '"latency" => "float"')
     assert any("'latency'" in m for m in check_pipeline(converted, allowed))
 
@@ -110,9 +120,10 @@ def test_validator_over_generated_output(tmp_path, artifacts, stack):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(content, encoding="utf-8")
     assert validate(root, stack) == []
-    (root / PIPELINE).write_text(artifacts[PIPELINE].replace("match => [\"timestamp\"", "match => [\"ts\""))
+    (root / PIPELINE).write_text(artifacts[PIPELINE].replace('match => ["timestamp"', 'match => ["ts"'))
     assert [f.message for f in validate(root, stack)] == [
-        "line 42: the pipeline reads field 'ts' (ts), which is not in the log schema"]
+        "line 42: the pipeline reads field 'ts' (ts), which is not in the log schema"
+    ]
     (root / PIPELINE).write_text(artifacts[PIPELINE][:-3])
     assert validate(root, stack)[0].message.startswith("does not parse: line")
 
@@ -124,7 +135,10 @@ def test_pipeline_field_missing_from_the_schema_fails_check(run_check, write_spe
 
     code, output = run_check(write_spec(mutate))
     assert code == 2
-    assert "services[0].logs.logger_field: the pipeline reads field 'logger', which is not in the log schema" in output
+    assert (
+        "services[0].logs.logger_field: the pipeline reads field 'logger', which is not in the log schema"
+        in output
+    )
 
 
 def test_timestamp_must_be_a_date(run_check, write_spec):

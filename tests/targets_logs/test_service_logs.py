@@ -15,13 +15,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("fugatto_lab") is None,
-    reason="the bundled service (package fugatto_lab, service/) is not importable yet: it lands in main separately",
+    reason="the bundled service (package fugatto_lab, service/) is not importable yet: "
+    "it lands in main separately",
 )
 
 STARTUP_TIMEOUT_S = 60
@@ -35,8 +35,12 @@ def _free_port() -> int:
 
 def _request(url: str, body: dict | None = None, timeout: float = 30) -> int:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET",
-                                     headers={"Content-Type": "application/json", "X-User-Id": "schema-test"})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST" if body is not None else "GET",
+        headers={"Content-Type": "application/json", "X-User-Id": "schema-test"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
@@ -49,13 +53,32 @@ def _request(url: str, body: dict | None = None, timeout: float = 30) -> int:
 def service_log_lines(tmp_path_factory) -> list[dict]:
     log_dir = tmp_path_factory.mktemp("fugatto-logs")
     port, metrics_port, dead_port = _free_port(), _free_port(), _free_port()
-    env = {**os.environ, "FUGATTO_LOG_DIR": str(log_dir), "LOG_LEVEL": "INFO", "FUGATTO_DEVICE": "cpu",
-           # Tracing on, so trace_id/span_id appear; the exporter points at a closed port and just drops spans.
-           "TRACING_ENABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{dead_port}"}
+    env = {
+        **os.environ,
+        "FUGATTO_LOG_DIR": str(log_dir),
+        "LOG_LEVEL": "INFO",
+        "FUGATTO_DEVICE": "cpu",
+        # Tracing on, so trace_id/span_id appear; the exporter points at a closed port and just drops spans.
+        "TRACING_ENABLED": "true",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{dead_port}",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "fugatto_lab.server", "--host", "127.0.0.1", "--port", str(port),
-         "--metrics-port", str(metrics_port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "fugatto_lab.server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--metrics-port",
+            str(metrics_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -71,7 +94,10 @@ def service_log_lines(tmp_path_factory) -> list[dict]:
                 pytest.fail(f"the service was not ready within {STARTUP_TIMEOUT_S}s")
             time.sleep(0.2)
         assert _request(f"{base}/health") == 200
-        assert _request(f"{base}/generate", {"prompt": "a calm 440 Hz sine tone", "duration_seconds": 0.5}) == 200
+        assert (
+            _request(f"{base}/generate", {"prompt": "a calm 440 Hz sine tone", "duration_seconds": 0.5})
+            == 200
+        )
     finally:
         process.terminate()
         try:
@@ -98,7 +124,9 @@ def test_required_fields_are_on_every_line(service_log_lines, stack):
 
 
 def test_request_completion_lines_match_the_schema_types(service_log_lines):
-    completed = [line for line in service_log_lines if line.get("endpoint") == "/generate" and "duration" in line]
+    completed = [
+        line for line in service_log_lines if line.get("endpoint") == "/generate" and "duration" in line
+    ]
     assert completed, "no request-completion line for /generate"
     line = completed[-1]
     assert isinstance(line["duration"], float) and line["method"] == "POST" and int(line["status"]) == 200
