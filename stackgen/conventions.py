@@ -44,20 +44,14 @@ def header(spec_name: str) -> str:
 GRAFANA_PROVISIONING_DIR = "grafana/provisioning"
 GRAFANA_DASHBOARDS_DIR = "grafana/dashboards"
 LOGSTASH_PIPELINE_DIR = "logstash/pipeline"
-LOGSTASH_SETTINGS_FILE = "logstash/logstash.yml"
-LOGSTASH_PIPELINES_FILE = "logstash/pipelines.yml"
-ELASTICSEARCH_DIR = "elasticsearch"
+ELASTICSEARCH_DIR = "elasticsearch/index-templates"
 
 # Where those land inside the containers (the grafana dashboard provider must read DASHBOARDS_MOUNT).
 PROMETHEUS_CONFIG_MOUNT = "/etc/prometheus/prometheus.yml"
 PROMETHEUS_RULES_MOUNT = "/etc/prometheus/rules"
 ALERTMANAGER_CONFIG_MOUNT = "/etc/alertmanager/alertmanager.yml"
-GRAFANA_PROVISIONING_MOUNT = "/etc/grafana/provisioning"
-GRAFANA_DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards"
-LOGSTASH_PIPELINE_MOUNT = "/usr/share/logstash/pipeline"
 LOGSTASH_SETTINGS_MOUNT = "/usr/share/logstash/config/logstash.yml"
 LOGSTASH_PIPELINES_MOUNT = "/usr/share/logstash/config/pipelines.yml"
-ELASTICSEARCH_TEMPLATES_MOUNT = "/usr/share/logstash/templates"
 # The service writes its JSON log here (FUGATTO_LOG_DIR); Logstash reads the same volume here.
 SERVICE_LOG_DIR = "/var/log/fugatto"
 SERVICE_LOG_ENV = "FUGATTO_LOG_DIR"
@@ -115,3 +109,87 @@ def grafana_dashboard_config_map(dashboard_file: str) -> str:
 
 def log_volume(service_name: str) -> str:
     return f"{service_name}-logs"
+# --- Grafana (issue 4) ------------------------------------------------------------------------
+# Grafana 11.3.0 (the version compose and Kubernetes deploy) writes dashboards with schemaVersion 40.
+GRAFANA_VERSION = "11.3.0"
+GRAFANA_SCHEMA_VERSION = 40
+GRAFANA_DATASOURCES_FILE = "grafana/provisioning/datasources/datasources.yml"
+GRAFANA_DASHBOARD_PROVIDERS_FILE = "grafana/provisioning/dashboards/dashboards.yml"
+# Where deployments mount generated/grafana/provisioning and generated/grafana/dashboards.
+GRAFANA_PROVISIONING_MOUNT = "/etc/grafana/provisioning"
+GRAFANA_DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards"
+# Fixed datasource uids: dashboards, trace-to-logs links and alert links refer to them.
+PROMETHEUS_DATASOURCE_UID = "prometheus"
+ELASTICSEARCH_DATASOURCE_UID = "elasticsearch-logs"
+JAEGER_DATASOURCE_UID = "jaeger"
+DATASOURCE_VARIABLE = "datasource"
+INSTANCE_VARIABLE = "instance"
+_GRAFANA_UID_MAX = 40
+
+
+def dashboard_file(service_name: str) -> str:
+    return f"grafana/dashboards/{service_name}.json"
+
+
+def dashboard_uid(service_name: str) -> str:
+    """Stable and readable; Grafana caps uids at 40 characters, so long names keep a hash suffix."""
+    import hashlib
+
+    if len(service_name) <= _GRAFANA_UID_MAX:
+        return service_name
+    digest = hashlib.sha256(service_name.encode()).hexdigest()[:8]
+    return f"{service_name[:_GRAFANA_UID_MAX - 9]}-{digest}"
+
+
+def dashboard_url(grafana_url: str, service_name: str) -> str:
+    """Grafana redirects /d/<uid> to the dashboard, so the slug (derived from the title) is not needed."""
+    return f"{grafana_url.rstrip('/')}/d/{dashboard_uid(service_name)}"
+
+
+DASHBOARD_URL_ANNOTATION = "dashboard_url"
+
+# --- Logs (issue 4) ---------------------------------------------------------------------------
+LOGSTASH_PIPELINE = "logstash/pipeline/logstash.conf"
+LOGSTASH_CONFIG = "logstash/config/logstash.yml"
+LOGSTASH_PIPELINES = "logstash/config/pipelines.yml"
+# Where deployments mount generated/logstash/pipeline and generated/elasticsearch/index-templates.
+LOGSTASH_PIPELINE_MOUNT = "/usr/share/logstash/pipeline"
+LOGSTASH_CONFIG_MOUNT = "/usr/share/logstash/config"
+LOGSTASH_TEMPLATES_MOUNT = "/usr/share/logstash/index-templates"
+LOGSTASH_TEMPLATE = "logstash.conf.j2"
+SECURITY_TAG = "security"
+ERROR_TAG = "error"
+
+
+def index_template_file(service_name: str) -> str:
+    return f"elasticsearch/index-templates/{service_name}-logs.json"
+
+
+def index_template_name(service_name: str) -> str:
+    return f"{service_name}-logs"
+
+
+def logs_index(service_name: str) -> str:
+    """Daily indices; %{+YYYY.MM.dd} is Logstash's date interpolation of @timestamp."""
+    return f"{service_name}-logs-%{{+YYYY.MM.dd}}"
+
+
+def errors_index(service_name: str) -> str:
+    return f"{service_name}-errors-%{{+YYYY.MM.dd}}"
+
+
+def index_patterns(service_name: str) -> list[str]:
+    return [f"{service_name}-logs-*", f"{service_name}-errors-*"]
+
+
+def logstash_log_path(log_mount: str, service_name: str, file: str) -> str:
+    """The service's log file as Logstash sees it: its log folder mounted at <log_mount>/<service>/."""
+    return f"{log_mount}/{service_name}/{file}"
+
+
+def logstash_sincedb(service_name: str) -> str:
+    return f"/usr/share/logstash/data/sincedb-{service_name}"
+
+
+# --- Traces (issue 4) -------------------------------------------------------------------------
+OTEL_SAMPLER = "parentbased_traceidratio"

@@ -14,6 +14,8 @@ TARGETS = (
     "prometheus_tests",
     "alertmanager",
     "alertmanager_tests",
+    "grafana",
+    "logstash",
 )
 # Targets that package the others' output (compose mounts it, kubernetes wraps dashboards in
 # ConfigMaps). They run last and get what was produced, so they never reference a file that is not

@@ -148,6 +148,7 @@ class BatchWorker:
 
     # -- worker thread -----------------------------------------------------------------------------
     def _main(self) -> None:
+        batch: list[GenerationJob] = []
         try:
             while not self._stop.is_set():
                 if not self.state.ready_event.wait(timeout=0.2):
@@ -155,12 +156,16 @@ class BatchWorker:
                 batch = self._collect()
                 if batch:
                     self._run(batch)
+                batch = []
         except BaseException as exc:  # noqa: BLE001 - record why, then let the thread end
             self.died = f"{type(exc).__name__}: {exc}"
             log.critical("batch worker died", extra={"error": self.died})
             raise
         finally:
-            self._fail_pending(WorkerUnavailableError("batch worker stopped"))
+            # Nobody will serve these any more: answer them now instead of letting them time out.
+            error = WorkerUnavailableError(f"batch worker stopped: {self.died or 'shutdown'}")
+            self._deliver([(job, error) for job in batch])
+            self._fail_pending(error)
 
     def _collect(self) -> list[GenerationJob]:
         try:
@@ -281,7 +286,7 @@ class BatchWorker:
             except RuntimeError:  # loop closed during shutdown: nobody is waiting any more
                 pass
 
-    def _fail_pending(self, error: BaseException) -> None:
+    def _fail_pending(self, error: WorkerUnavailableError) -> None:
         pending: list[tuple[GenerationJob, Result]] = []
         while True:
             try:

@@ -20,6 +20,7 @@ import logging
 import re
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -115,7 +116,11 @@ class TorchScriptModel:
         if not path.is_file():
             raise ModelLoadError(f"model file {path} does not exist")
         try:
-            self.module: Any = torch.jit.load(str(path), map_location=device)
+            with warnings.catch_warnings():
+                # TorchScript is the documented exchange format here; torch's deprecation notice
+                # is not actionable for operators reading the service log.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.module: Any = torch.jit.load(str(path), map_location=device)
         except Exception as exc:
             raise ModelLoadError(
                 f"{path} is not a loadable TorchScript module: {type(exc).__name__}: "

@@ -29,6 +29,8 @@ VALIDATORS = (
     "yaml_lint",
     "compose",
     "kubernetes",
+    "grafana",
+    "logstash",
 )
 
 

@@ -40,6 +40,8 @@ class AlertBase(StrictModel):
         for reserved in ("summary", "description", "runbook_url"):
             if reserved in value:
                 raise ValueError(f"annotation {reserved!r} has its own field on the alert")
+        if "dashboard_url" in value:
+            raise ValueError("annotation 'dashboard_url' is set by stackgen from grafana.url and the dashboard uid")
         return value
 
 

@@ -1,13 +1,80 @@
-"""Logs: the service's log schema and the Logstash pipeline that ships it (see the logstash target)."""
+"""Logs: the service's log schema and the Logstash pipeline that ships it (see the logstash target).
+
+The schema (the fields a service writes in each JSON line) is declared once; the Logstash pipeline,
+the Elasticsearch index template and the Grafana logs datasource are all derived from it, and every
+field the pipeline reads must be in it.
+"""
 
 from __future__ import annotations
 
-from stackgen.spec.types import StrictModel
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from stackgen.spec.types import Port, StrictModel
+
+FieldName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+FieldType = Literal["date", "keyword", "text", "float", "integer", "long", "boolean"]
+
+
+class LogField(StrictModel):
+    name: FieldName
+    type: FieldType
+    required: bool = Field(True, description="present on every line (false: only on some lines)")
+    description: str = ""
 
 
 class ServiceLogs(StrictModel):
     """The fields a service writes to its JSON log, and where the log lives."""
 
+    file: Annotated[str, Field(pattern=r"^[\w.-]+$")] = Field(
+        description="log file name inside the log folder"
+    )
+    directory: Annotated[str, Field(pattern=r"^/\S*$")] = Field(
+        "/app/logs", description="log folder in the container"
+    )
+    directory_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] | None = Field(
+        None, description="environment variable that tells the service its log folder"
+    )
+    timestamp_field: FieldName = "timestamp"
+    level_field: FieldName = "level"
+    logger_field: FieldName = "logger"
+    message_field: FieldName = "message"
+    trace_id_field: FieldName | None = Field(None, description="links log lines to traces in Grafana")
+    security_logger: str = Field("security", description="lines of this logger are tagged `security`")
+    error_level: str = Field("ERROR", description="lines at this level are tagged `error`")
+    fields: list[LogField] = Field(min_length=1, description="the log schema")
+
+    @model_validator(mode="after")
+    def _unique(self) -> ServiceLogs:
+        names = [f.name for f in self.fields]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate log field {duplicates[0]!r}")
+        return self
+
+    def field(self, name: str) -> LogField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
 
 class Logging(StrictModel):
-    """The log pipeline backends (Logstash, Elasticsearch)."""
+    """The log pipeline backends (Logstash, Elasticsearch, Kibana)."""
+
+    input: Literal["file", "beats"] = Field(
+        "file", description="file: tail the JSON log; beats: receive from Filebeat"
+    )
+    beats_port: Port = 5044
+    debug_stdout: bool = Field(False, description="also print every event (rubydebug) on Logstash's stdout")
+    log_mount: Annotated[str, Field(pattern=r"^/\S*[^/]$")] = Field(
+        "/var/log/stackgen",
+        description="where service log folders are mounted in Logstash: <log_mount>/<service>/",
+    )
+    logstash_image: str = "docker.elastic.co/logstash/logstash:8.15.3"
+    logstash_host: str = "logstash"
+    elasticsearch_image: str = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
+    elasticsearch_host: str = "elasticsearch"
+    elasticsearch_port: Port = 9200
+    kibana_image: str = "docker.elastic.co/kibana/kibana:8.15.3"
+    kibana_port: Port = 5601
+    shards: int = Field(1, ge=1)
+    replicas: int = Field(0, ge=0, description="0 for a single-node cluster")

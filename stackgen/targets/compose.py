@@ -168,18 +168,18 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
     }
     volumes["elasticsearch-data"] = {}
     logstash_volumes = [
-        f"{names.log_volume(s.name)}:{names.SERVICE_LOG_DIR}/{s.name}:ro" for s in spec.services
+        f"{names.log_volume(s.name)}:{spec.logging.log_mount}/{s.name}:ro" for s in spec.services
     ]
     if _has_dir(produced, names.LOGSTASH_PIPELINE_DIR):
         logstash_volumes.append(_mount(names.LOGSTASH_PIPELINE_DIR, names.LOGSTASH_PIPELINE_MOUNT))
     for file, target in (
-        (names.LOGSTASH_SETTINGS_FILE, names.LOGSTASH_SETTINGS_MOUNT),
-        (names.LOGSTASH_PIPELINES_FILE, names.LOGSTASH_PIPELINES_MOUNT),
+        (names.LOGSTASH_CONFIG, names.LOGSTASH_SETTINGS_MOUNT),
+        (names.LOGSTASH_PIPELINES, names.LOGSTASH_PIPELINES_MOUNT),
     ):
         if file in produced:
             logstash_volumes.append(_mount(file, target))
     if _has_dir(produced, names.ELASTICSEARCH_DIR):
-        logstash_volumes.append(_mount(names.ELASTICSEARCH_DIR, names.ELASTICSEARCH_TEMPLATES_MOUNT))
+        logstash_volumes.append(_mount(names.ELASTICSEARCH_DIR, names.LOGSTASH_TEMPLATES_MOUNT))
     services["logstash"] = {
         "image": comp.logstash.image,
         "profiles": list(logs_profiles),

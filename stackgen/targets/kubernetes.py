@@ -302,12 +302,12 @@ def service_monitor(spec: Spec, service: Service) -> dict[str, Any]:
     }
 
 
-def rule_groups(service: Service, env: Environment | None) -> list[dict[str, Any]]:
+def rule_groups(spec: Spec, service: Service, env: Environment | None) -> list[dict[str, Any]]:
     """The service's alert groups with an environment's thresholds (none: exactly prometheus/rules)."""
     return [
         {
             "name": names.alert_group(service.name),
-            "rules": [alert_rule(service, a) for a in environment_alerts(service, env)],
+            "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)],
         }
     ]
 
@@ -317,7 +317,7 @@ def prometheus_rule(spec: Spec, service: Service, env: Environment | None) -> di
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
         "metadata": _meta(spec, service.name, {**selector_labels(service), **spec.kubernetes.rule_labels}),
-        "spec": {"groups": rule_groups(service, env)},
+        "spec": {"groups": rule_groups(spec, service, env)},
     }
 
 

@@ -19,7 +19,7 @@ def render(stack: Stack) -> list[Artifact]:
     out = [yaml_artifact(names.PROMETHEUS_CONFIG, server_config(stack.spec), header)]
     for service in stack.spec.services:
         if service.alerts:
-            out.append(yaml_artifact(names.alert_rules_file(service.name), alert_rules(service), header))
+            out.append(yaml_artifact(names.alert_rules_file(service.name), alert_rules(service, stack.spec), header))
     return out
 
 
@@ -79,23 +79,29 @@ def alert_labels(service: Service, alert: Alert) -> dict[str, str]:
     }
 
 
-def alert_annotations(alert: Alert) -> dict[str, str]:
-    return {"summary": alert.summary, "description": alert.description, "runbook_url": alert.runbook_url,
-            **alert.annotations}
+def alert_annotations(alert: Alert, service: Service, spec: Spec) -> dict[str, str]:
+    """Annotations of an alert; the promtool tests predict exactly these, so both follow any change here.
+
+    `dashboard_url` links the notification to the service's generated Grafana dashboard.
+    """
+    out = {"summary": alert.summary, "description": alert.description, "runbook_url": alert.runbook_url}
+    if service.dashboards.enabled:
+        out[names.DASHBOARD_URL_ANNOTATION] = names.dashboard_url(spec.grafana.url, service.name)
+    return {**out, **alert.annotations}
 
 
-def alert_rule(service: Service, alert: Alert) -> dict[str, Any]:
+def alert_rule(service: Service, alert: Alert, spec: Spec) -> dict[str, Any]:
     rule: dict[str, Any] = {
         "alert": alert.name,
         "expr": alert_expr(alert, names.job_name(service.name)),
         "labels": alert_labels(service, alert),
-        "annotations": alert_annotations(alert),
+        "annotations": alert_annotations(alert, service, spec),
     }
     if alert.for_:
         rule["for"] = str(alert.for_)
     return rule
 
 
-def alert_rules(service: Service) -> dict[str, Any]:
+def alert_rules(service: Service, spec: Spec) -> dict[str, Any]:
     return {"groups": [{"name": names.alert_group(service.name),
-                        "rules": [alert_rule(service, a) for a in service.alerts]}]}
+                        "rules": [alert_rule(service, a, spec) for a in service.alerts]}]}

@@ -29,6 +29,7 @@ from stackgen.spec.alerts import (
     ThresholdAlert,
     WatchdogAlert,
 )
+from stackgen.spec.models import Spec
 from stackgen.spec.service import Metric, Service
 from stackgen.spec.types import Duration, Matcher
 from stackgen.targets.prometheus import alert_annotations, alert_labels
@@ -45,7 +46,7 @@ def render(stack: Stack) -> list[Artifact]:
     for service in stack.spec.services:
         if not service.alerts:
             continue
-        cases = [case for alert in service.alerts for case in alert_cases(service, alert, step)]
+        cases = [case for alert in service.alerts for case in alert_cases(stack.spec, service, alert, step)]
         rules = names.alert_rules_file(service.name).removeprefix("prometheus/")
         document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(step), "tests": cases}
         out.append(yaml_artifact(names.alert_tests_file(service.name), document, header))
@@ -71,19 +72,19 @@ class Scenario:
         }
 
 
-def alert_cases(service: Service, alert: Alert, step: Duration) -> list[dict[str, Any]]:
+def alert_cases(spec: Spec, service: Service, alert: Alert, step: Duration) -> list[dict[str, Any]]:
     match alert:
         case ErrorRatioAlert():
-            return _error_ratio(service, alert, step)
+            return _error_ratio(spec, service, alert, step)
         case LatencyQuantileAlert():
-            return _latency(service, alert, step)
+            return _latency(spec, service, alert, step)
         case ThresholdAlert():
-            return _threshold(service, alert, step)
+            return _threshold(spec, service, alert, step)
         case TargetDownAlert():
-            return _target_down(service, alert, step)
+            return _target_down(spec, service, alert, step)
         case WatchdogAlert():
             scenario = Scenario(step, [{"series": 'stackgen_test_placeholder', "values": "0"}])
-            scenario.checks = [(1, [_expected(service, alert, {}, 1.0)])]
+            scenario.checks = [(1, [_expected(spec, service, alert, {}, 1.0)])]
             return [scenario.case(alert.name)]
         case RawAlert():
             return list(alert.tests)
@@ -96,9 +97,11 @@ def _steps(duration: Duration, step: Duration) -> int:
     return math.ceil(duration / step)
 
 
-def _expected(service: Service, alert: Alert, result_labels: dict[str, str], value: float) -> dict[str, Any]:
+def _expected(spec: Spec, service: Service, alert: Alert, result_labels: dict[str, str],
+              value: float) -> dict[str, Any]:
     labels = {**result_labels, **alert_labels(service, alert)}
-    annotations = {k: render_template(v, result_labels, value) for k, v in alert_annotations(alert).items()}
+    annotations = {k: render_template(v, result_labels, value)
+                   for k, v in alert_annotations(alert, service, spec).items()}
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
@@ -153,7 +156,7 @@ def _metric(service: Service, selector: Selector) -> Metric:
 
 # --- kinds ------------------------------------------------------------------------------------
 
-def _error_ratio(service: Service, alert: ErrorRatioAlert, step: Duration) -> list[dict[str, Any]]:
+def _error_ratio(spec: Spec, service: Service, alert: ErrorRatioAlert, step: Duration) -> list[dict[str, Any]]:
     bad_metric, total_metric = _metric(service, alert.bad), _metric(service, alert.total)
     bad_labels = _series_labels(service, bad_metric, [*alert.bad.matchers, *alert.total.matchers])
     same_metric = alert.bad.metric == alert.total.metric
@@ -179,18 +182,19 @@ def _error_ratio(service: Service, alert: ErrorRatioAlert, step: Duration) -> li
 
     fire_at = 1 + pending + 1  # first rate needs two samples; then `for`; then one step of margin
     fires = scenario(fire_ratio, fire_at + 2, 0)
-    fires.checks = [(fire_at, [_expected(service, alert, result, fire_ratio)])]
+    fires.checks = [(fire_at, [_expected(spec, service, alert, result, fire_ratio)])]
     if pending:
         fires.checks.insert(0, (pending, []))  # still pending: `for` has not elapsed
     silent = scenario(silent_ratio, fire_at + window + 2, 0)
     silent.checks = [(fire_at, []), (fire_at + window, [])]
     clear_at = fire_at + 1
     resolves = scenario(fire_ratio, clear_at, window + 4)
-    resolves.checks = [(fire_at, [_expected(service, alert, result, fire_ratio)]), (clear_at + window + 2, [])]
+    resolves.checks = [(fire_at, [_expected(spec, service, alert, result, fire_ratio)]),
+                       (clear_at + window + 2, [])]
     return [fires.case(alert.name), silent.case(alert.name), resolves.case(alert.name)]
 
 
-def _latency(service: Service, alert: LatencyQuantileAlert, step: Duration) -> list[dict[str, Any]]:
+def _latency(spec: Spec, service: Service, alert: LatencyQuantileAlert, step: Duration) -> list[dict[str, Any]]:
     metric = _metric(service, alert.histogram)
     buckets = list(metric.buckets or [])
     t = alert.threshold
@@ -225,17 +229,19 @@ def _latency(service: Service, alert: LatencyQuantileAlert, step: Duration) -> l
     pending = _steps(alert.for_, step)
     fire_at = 1 + pending + 1
     fires = scenario(True, fire_at + 2, 0)
-    fires.checks = ([(pending, [])] if pending else []) + [(fire_at, [_expected(service, alert, result, fire_value)])]
+    fires.checks = (([(pending, [])] if pending else [])
+                    + [(fire_at, [_expected(spec, service, alert, result, fire_value)])])
     silent = scenario(False, fire_at + window + 2, 0)
     silent.checks = [(fire_at, []), (fire_at + window, [])]
     clear_at = fire_at + 1
     resolves = scenario(True, clear_at, window + 4)
-    resolves.checks = [(fire_at, [_expected(service, alert, result, fire_value)]), (clear_at + window + 2, [])]
+    resolves.checks = [(fire_at, [_expected(spec, service, alert, result, fire_value)]),
+                       (clear_at + window + 2, [])]
     assert silent_value < t < fire_value
     return [fires.case(alert.name), silent.case(alert.name), resolves.case(alert.name)]
 
 
-def _threshold(service: Service, alert: ThresholdAlert, step: Duration) -> list[dict[str, Any]]:
+def _threshold(spec: Spec, service: Service, alert: ThresholdAlert, step: Duration) -> list[dict[str, Any]]:
     metric = _metric(service, alert.gauge)
     labels = _series_labels(service, metric, list(alert.gauge.matchers))
     t = alert.threshold
@@ -248,7 +254,7 @@ def _threshold(service: Service, alert: ThresholdAlert, step: Duration) -> list[
     series = _series_name(metric.name, labels)
     pending = _steps(alert.for_, step)
     fire_at = pending + 1
-    expected = _expected(service, alert, labels, fire_value)
+    expected = _expected(spec, service, alert, labels, fire_value)
 
     def scenario(values: str, checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
         s = Scenario(step, [{"series": series, "values": values}], checks)
@@ -263,7 +269,7 @@ def _threshold(service: Service, alert: ThresholdAlert, step: Duration) -> list[
     ]
 
 
-def _target_down(service: Service, alert: TargetDownAlert, step: Duration) -> list[dict[str, Any]]:
+def _target_down(spec: Spec, service: Service, alert: TargetDownAlert, step: Duration) -> list[dict[str, Any]]:
     job = names.job_name(service.name)
     target = {"job": job, "instance": f"{service.name}:{service.ports.metrics}"}
     up = _series_name("up", target)
@@ -274,8 +280,8 @@ def _target_down(service: Service, alert: TargetDownAlert, step: Duration) -> li
     def scenario(series: list[dict[str, str]], checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
         return Scenario(step, series, checks).case(alert.name)
 
-    down = _expected(service, alert, target, 0.0)
-    vanished = _expected(service, alert, {"job": job}, 1.0)
+    down = _expected(spec, service, alert, target, 0.0)
+    vanished = _expected(spec, service, alert, {"job": job}, 1.0)
     return [
         scenario([{"series": up, "values": f"0x{horizon}"}], ([(pending - 1, [])] if pending else []) + [(fire_at, [down])]),
         # The target is gone from discovery: no `up` series for the job at all.

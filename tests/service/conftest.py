@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-
 from fugatto_lab.app import create_app
 from fugatto_lab.config import Settings
 from fugatto_lab.logging_setup import configure_logging, remove_handlers

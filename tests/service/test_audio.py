@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from fugatto_lab.prompts import parse_prompt
 from fugatto_lab.synth import SAMPLE_RATE, FugattoSynth
 

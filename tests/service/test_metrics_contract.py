@@ -7,10 +7,9 @@ import string
 from pathlib import Path
 
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
-
 from fugatto_lab.gpu import GpuSample, NvmlReader
 from fugatto_lab.metrics import CONTRACT, GPU_METRICS, ServiceMetrics
+from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import generate
 

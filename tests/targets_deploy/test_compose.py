@@ -85,8 +85,8 @@ def test_configs_of_other_families_are_mounted_only_when_rendered(stack):
         "grafana/provisioning/datasources/prometheus.yml",
         "grafana/dashboards/overview.json",
         "logstash/pipeline/main.conf",
-        "logstash/logstash.yml",
-        "logstash/pipelines.yml",
+        "logstash/config/logstash.yml",
+        "logstash/config/pipelines.yml",
         "prometheus/prometheus.yml",
         "prometheus/rules/x.yml",
     ]
@@ -95,9 +95,9 @@ def test_configs_of_other_families_are_mounted_only_when_rendered(stack):
     assert "../grafana/dashboards:/var/lib/grafana/dashboards:ro" in full["grafana"]["volumes"]
     assert "../logstash/pipeline:/usr/share/logstash/pipeline:ro" in full["logstash"]["volumes"]
     assert (
-        "../logstash/pipelines.yml:/usr/share/logstash/config/pipelines.yml:ro" in full["logstash"]["volumes"]
+        "../logstash/config/pipelines.yml:/usr/share/logstash/config/pipelines.yml:ro" in full["logstash"]["volumes"]
     )
-    assert "fugatto-audio-lab-logs:/var/log/fugatto/fugatto-audio-lab:ro" in full["logstash"]["volumes"]
+    assert "fugatto-audio-lab-logs:/var/log/stackgen/fugatto-audio-lab:ro" in full["logstash"]["volumes"]
     assert "../prometheus/rules:/etc/prometheus/rules:ro" in full["prometheus"]["volumes"]
 
 
@@ -107,10 +107,10 @@ def test_rendered_stack_passes_the_validator(rendered, stack):
 
 def test_mount_of_a_missing_file_fails_naming_it(tree, stack):
     data = _load(tree)
-    data["services"]["grafana"]["volumes"].append("../grafana/dashboards:/var/lib/grafana/dashboards:ro")
+    data["services"]["grafana"]["volumes"].append("../grafana/plugins:/var/lib/grafana/plugins:ro")
     _write(tree, data)
     messages = [f.message for f in compose_check.validate(tree, stack)]
-    assert any("'grafana'" in m and "../grafana/dashboards" in m and "does not exist" in m for m in messages)
+    assert any("'grafana'" in m and "../grafana/plugins" in m and "does not exist" in m for m in messages)
 
 
 def test_unpinned_image_and_public_port_fail_naming_them(tree, stack):

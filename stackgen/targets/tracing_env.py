@@ -1,0 +1,26 @@
+"""The tracing environment a service gets in compose and Kubernetes, from the spec's tracing section.
+
+One helper so both deployments agree: the service reads the standard OpenTelemetry variables
+(endpoint, protocol, sampler and its argument, service name) plus TRACING_ENABLED, its own switch.
+"""
+
+from __future__ import annotations
+
+from stackgen import conventions as names
+from stackgen.promql import number
+from stackgen.spec.models import Spec
+from stackgen.spec.service import Service
+
+
+def service_tracing_env(spec: Spec, service: Service) -> dict[str, str]:
+    tracing = spec.tracing
+    env = {"TRACING_ENABLED": "true" if tracing.enabled else "false"}
+    if tracing.enabled:
+        env |= {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": tracing.otlp_endpoint,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": tracing.otlp_protocol,
+            "OTEL_TRACES_SAMPLER": names.OTEL_SAMPLER,
+            "OTEL_TRACES_SAMPLER_ARG": number(tracing.sampler_ratio),
+            "OTEL_SERVICE_NAME": service.name,
+        }
+    return env

@@ -1,0 +1,52 @@
+"""Log lines are JSON with the schema's keys and carry the response's request id."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from .conftest import generate
+
+REQUIRED = {"timestamp", "level", "logger", "message", "module", "function", "line", "service"}
+
+
+def test_request_log_lines_are_json_with_schema_fields(client, json_logs):
+    r = generate(client, **{"X-Request-ID": "trace-me-1", "X-User-ID": "user-42"})
+    assert r.status_code == 200
+    lines = [json.loads(line) for line in json_logs()]
+    mine = [entry for entry in lines if entry.get("request_id") == r.headers["x-request-id"]]
+    assert mine, "no log line carries the response's request id"
+    done = [e for e in mine if e["message"] == "request completed"]
+    assert len(done) == 1
+    entry = done[0]
+    assert REQUIRED <= set(entry)
+    assert entry["service"] == "fugatto-audio-lab" and entry["level"] == "INFO"
+    assert entry["logger"] == "fugatto_lab.access" and entry["module"] == "middleware"
+    assert isinstance(entry["line"], int) and entry["function"]
+    assert entry["user_id"] == "user-42"
+    assert (entry["method"], entry["endpoint"], entry["status"]) == ("POST", "/generate", 200)
+    assert isinstance(entry["duration"], float) and entry["duration"] > 0
+    stamp = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00"))
+    assert stamp.utcoffset().total_seconds() == 0
+    assert "trace_id" not in entry  # tracing is off
+
+
+def test_user_id_absent_when_not_given(client, json_logs):
+    r = generate(client)
+    entry = [json.loads(x) for x in json_logs() if r.headers["x-request-id"] in x][-1]
+    assert "user_id" not in entry
+
+
+def test_each_request_gets_its_own_id(client, json_logs):
+    ids = {generate(client).headers["x-request-id"] for _ in range(3)}
+    assert len(ids) == 3
+    logged = {json.loads(x).get("request_id") for x in json_logs()}
+    assert ids <= logged
+
+
+def test_security_log_is_its_own_file(client, json_logs, tmp_path):
+    client.post("/generate", json={"prompt": "", "duration_seconds": 1})
+    generate(client)
+    security = [json.loads(x) for x in (tmp_path / "logs" / "security.log").read_text().splitlines()]
+    assert [e["event"] for e in security] == ["invalid_input"]
+    assert all(REQUIRED <= set(e) for e in security)

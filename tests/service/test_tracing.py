@@ -1,0 +1,51 @@
+"""Spans for the HTTP request, model.generate_audio and model.inference, recorded in memory."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from .conftest import generate, running
+
+
+def test_generation_spans_with_attributes(settings, json_logs):
+    exporter = InMemorySpanExporter()
+    with running(replace(settings, tracing_enabled=True), span_exporter=exporter) as client:
+        from fugatto_lab.logging_setup import configure_logging
+
+        configure_logging("INFO", settings.log_dir, tracing=True)
+        r = generate(client, prompt="low cello drone", duration=0.25)
+        assert r.status_code == 200
+        spans = {s.name: s for s in exporter.get_finished_spans()}
+        gen, inf = spans["model.generate_audio"], spans["model.inference"]
+        assert gen.attributes["prompt.length"] == len("low cello drone")
+        assert gen.attributes["audio.duration"] == 0.25
+        assert gen.attributes["audio.generated_samples"] == 4000
+        assert gen.attributes["batch.size"] == 1
+        assert inf.attributes["batch.size"] == 1 and inf.attributes["audio.generated_samples"] == 4000
+        assert inf.attributes["model.name"] == "fugatto-synth-v1"
+        assert inf.parent.span_id == gen.context.span_id
+        server = [s for s in exporter.get_finished_spans() if s.attributes.get("http.route") == "/generate"
+                  or s.name.startswith("POST /generate")]
+        assert server and gen.context.trace_id == server[0].context.trace_id
+        assert gen.parent is not None
+        health = client.get("/health/detailed").json()["checks"]["tracing"]
+        assert health["enabled"] is True and health["last_export"] == "SUCCESS"
+        entry = [json.loads(x) for x in json_logs() if r.headers["x-request-id"] in x][-1]
+        assert entry["trace_id"] == format(gen.context.trace_id, "032x")
+        assert len(entry["span_id"]) == 16
+
+
+def test_probes_are_not_traced(settings):
+    exporter = InMemorySpanExporter()
+    with running(replace(settings, tracing_enabled=True), span_exporter=exporter) as client:
+        client.get("/live")
+        client.get("/ready")
+        assert exporter.get_finished_spans() == ()
+
+
+def test_no_tracing_objects_when_disabled(client):
+    tracing = client.app.state.svc.tracing
+    assert tracing.enabled is False and tracing.tracer is None and tracing.provider is None

@@ -1,0 +1,166 @@
+"""`stackgen check` fails, naming the panel, for broken dashboards: from a mutated stack.yaml (spec
+errors, exit 2; layout errors, exit 1) and from mutated generated output (the validator itself)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from stackgen.checks.grafana import check_dashboard, validate
+
+DASHBOARD = "grafana/dashboards/fugatto-audio-lab.json"
+
+
+def _panels(d):
+    return d["services"][0]["dashboards"]["panels"]
+
+
+def test_unmodified_stack_passes(run_check, write_spec):
+    code, output = run_check(write_spec(lambda d: None))
+    assert code == 0, output
+
+
+def test_wrong_metric_in_a_typed_panel_fails_check(run_check, write_spec):
+    def mutate(d):
+        _panels(d)[0]["metric"] = "fugatto_request_total"
+
+    code, output = run_check(write_spec(mutate))
+    assert code == 2
+    assert (
+        "services[0].dashboards.panels[0].metric: panel 'Request Rate': metric 'fugatto_request_total' "
+        "is not in the metric contract" in output
+    )
+
+
+def test_wrong_metric_in_raw_promql_fails_check(run_check, write_spec):
+    def mutate(d):
+        _panels(d)[3]["targets"][1]["expr"] = "fugatto_gpu_util_percent"
+
+    code, output = run_check(write_spec(mutate))
+    assert code == 2
+    assert "panels[3].targets[1].expr: panel 'System Resources': metric 'fugatto_gpu_util_percent'" in output
+
+
+def test_unparsable_promql_fails_check(run_check, write_spec):
+    def mutate(d):
+        _panels(d)[3]["targets"][0]["expr"] = "sum(rate(fugatto_memory_usage_bytes[5m])"
+
+    code, output = run_check(write_spec(mutate))
+    assert code == 2 and "panel 'System Resources': the query does not parse as PromQL" in output
+
+
+def test_wrong_metric_type_fails_check(run_check, write_spec):
+    def mutate(d):
+        _panels(d)[0]["metric"] = "fugatto_memory_usage_bytes"
+
+    code, output = run_check(write_spec(mutate))
+    assert code == 2 and "a rate panel needs a counter, and 'fugatto_memory_usage_bytes' is a gauge" in output
+
+
+def test_overlapping_panel_fails_check(run_check, write_spec):
+    def mutate(d):
+        _panels(d)[7]["grid"] = {"x": 6, "y": 2, "w": 12, "h": 8}
+
+    code, output = run_check(write_spec(mutate))
+    assert code == 1
+    assert "panel 8 'GPU Memory' overlaps panel 1 'Request Rate'" in output
+
+
+def test_panel_past_24_columns_fails_check(run_check, write_spec):
+    def mutate(d):
+        _panels(d)[7]["grid"] = {"x": 20, "y": 60, "w": 8, "h": 8}
+
+    code, output = run_check(write_spec(mutate))
+    assert code == 2 and "panel 'GPU Memory' ends at column 28, past Grafana's 24 columns" in output
+
+
+# --- the validator over generated output ---------------------------------------------------------
+
+
+@pytest.fixture
+def rendered(tmp_path, artifacts):
+    root = tmp_path / "generated"
+    for path, content in artifacts.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(content, encoding="utf-8")
+    return root
+
+
+def _edit(root, edit):
+    path = root / DASHBOARD
+    dashboard = json.loads(path.read_text())
+    edit(dashboard)
+    path.write_text(json.dumps(dashboard))
+
+
+def _messages(root, stack):
+    return [f.message for f in validate(root, stack)]
+
+
+def test_validator_accepts_the_render(rendered, stack):
+    assert _messages(rendered, stack) == []
+
+
+def test_validator_names_the_panel_with_a_wrong_metric(rendered, stack):
+    _edit(
+        rendered,
+        lambda d: d["panels"][1]["targets"][0].update(
+            expr="histogram_quantile(0.95, sum by (le) (rate(fugatto_request_seconds_bucket[5m])))"
+        ),
+    )
+    assert _messages(rendered, stack) == [
+        "panel 2 'Response Time' query A: metric 'fugatto_request_seconds_bucket' is neither "
+        "in the service's "
+        "metric contract nor a generated recording rule"
+    ]
+
+
+def test_validator_accepts_recording_rules_from_generated_rule_files(rendered, stack):
+    _edit(rendered, lambda d: d["panels"][0]["targets"][0].update(expr="slo:sli_error:ratio_rate5m"))
+    assert "slo:sli_error:ratio_rate5m" in " ".join(_messages(rendered, stack))
+    (rendered / "prometheus/rules/slo.yml").write_text(
+        "groups:\n- name: slo\n  rules:\n  - record: slo:sli_error:ratio_rate5m\n    expr: vector(0)\n"
+    )
+    assert _messages(rendered, stack) == []
+
+
+def test_validator_duplicate_ids_overlap_and_unprovisioned_datasource(rendered, stack):
+    def edit(d):
+        d["panels"][1]["id"] = 1
+        d["panels"][2]["gridPos"] = {"x": 20, "y": 0, "w": 6, "h": 4}
+        d["panels"][3]["datasource"] = {"type": "prometheus", "uid": "thanos"}
+
+    _edit(rendered, edit)
+    messages = _messages(rendered, stack)
+    assert "panel 1 'Response Time': duplicate panel id 1 (also panel 1 'Request Rate')" in messages
+    assert "panel 3 'Audio Generation Rate': gridPos x=20 w=6 does not fit Grafana's 24 columns" in messages
+    assert any(
+        m.startswith("panel 4 'System Resources': datasource uid 'thanos' is not provisioned")
+        for m in messages
+    )
+
+
+def test_validator_rejects_legacy_panels_and_old_schema():
+    dashboard = {
+        "schemaVersion": 16,
+        "templating": {"list": []},
+        "panels": [
+            {
+                "id": 1,
+                "title": "Old",
+                "type": "graph",
+                "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8},
+                "targets": [],
+            }
+        ],
+    }
+    messages = check_dashboard(dashboard, set(), {"prometheus"})
+    assert "schemaVersion is 16, Grafana 11.3.0 writes 40" in messages
+    assert "panel 1 'Old': legacy panel type 'graph'; use timeseries or stat" in messages
+
+
+def test_datasource_provisioning_removed_is_reported(rendered, stack):
+    shutil.rmtree(rendered / "grafana" / "provisioning" / "datasources")
+    assert any("cannot read datasources" in m for m in _messages(rendered, stack))
