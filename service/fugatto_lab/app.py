@@ -74,7 +74,8 @@ class ServiceContext:
     faults: FaultInjector | None
 
     def load_model(self) -> None:
-        start_loading(self.state, self.settings.model_path, self.settings.device, self.metrics)
+        start_loading(self.state, self.settings.model_path, self.settings.device, self.metrics,
+                      self.settings.effective_torch_threads)
 
 
 def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -59,6 +59,7 @@ class Settings:
     max_batch: int = 16
     max_wait_ms: float = 10.0
     max_queue: int = 1024
+    torch_threads: int = 0  # 0 = auto: half the cores, so the event loop keeps one
     request_timeout_s: float = 120.0
     max_body_bytes: int = 16 * 1024
     log_level: str = "INFO"
@@ -71,6 +72,10 @@ class Settings:
     trace_sample_ratio: float = 1.0
     faults_enabled: bool = False
     admin_token: str | None = field(default=None, repr=False)
+
+    @property
+    def effective_torch_threads(self) -> int:
+        return self.torch_threads or max(1, (os.cpu_count() or 2) // 2)
 
     @property
     def traces_endpoint(self) -> str:
@@ -115,6 +120,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "max_wait_ms": _number(env, "FUGATTO_MAX_WAIT_MS", 10.0, 0, 1000),
         "max_queue": int(_number(env, "FUGATTO_MAX_QUEUE", 1024, 1, 1_000_000)),
         "device": env.get("FUGATTO_DEVICE", "auto"),
+        "torch_threads": int(_number(env, "FUGATTO_TORCH_THREADS", 0, 0, 256)),
         "faults_enabled": _bool(env, "FUGATTO_FAULTS_ENABLED", False),
         "admin_token": env.get("FUGATTO_ADMIN_TOKEN") or None,
     }

@@ -201,7 +201,12 @@ class ModelState:
         return self.status == "ready"
 
 
-def load_model(model_path: Path | None, device: str) -> AudioModel:
+def load_model(model_path: Path | None, device: str, torch_threads: int = 1) -> AudioModel:
+    import torch
+
+    # The batch worker is the only thread running torch; leaving cores to the event loop keeps
+    # HTTP handling from starving while a batch computes.
+    torch.set_num_threads(torch_threads)
     resolved = resolve_device(device)
     model: BuiltinSynthModel | TorchScriptModel
     model = TorchScriptModel(model_path, resolved) if model_path else BuiltinSynthModel(resolved)
@@ -210,7 +215,8 @@ def load_model(model_path: Path | None, device: str) -> AudioModel:
 
 
 def start_loading(
-    state: ModelState, model_path: Path | None, device: str, metrics: ServiceMetrics | None
+    state: ModelState, model_path: Path | None, device: str, metrics: ServiceMetrics | None,
+    torch_threads: int = 1,
 ) -> threading.Thread:
     """Load in a daemon thread; the outcome lands in ``state`` (and metrics, logs)."""
     state.source = str(model_path) if model_path else "builtin"
@@ -218,7 +224,7 @@ def start_loading(
     def run() -> None:
         started = time.perf_counter()
         try:
-            model = load_model(model_path, device)
+            model = load_model(model_path, device, torch_threads)
         except Exception as exc:  # every failure must reach /ready and the logs, not a dead thread
             state.error = str(exc) if isinstance(exc, ModelLoadError) else f"{type(exc).__name__}: {exc}"
             state.status = "failed"

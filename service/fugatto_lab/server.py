@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -71,6 +72,9 @@ def build_settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # OpenMP threads otherwise busy-wait ~200 ms after each parallel region, stealing the CPU the
+    # event loop needs; must be set before torch is imported (the model loader imports it).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = parse_args(argv)
     try:
         settings = build_settings(args)

@@ -1,0 +1,312 @@
+"""Benchmarks of the Fugatto Audio Lab service (not tests: run by hand, record in bench/results/service.md).
+
+    .venv/bin/python bench/service_bench.py                 # everything (~4 min on 2 cores)
+    .venv/bin/python bench/service_bench.py throughput      # one scenario: throughput|overhead|scrape|rss
+    .venv/bin/python bench/service_bench.py --device cuda   # on a GPU machine (see bench/gpu_bench.sh)
+
+The service runs as a real subprocess (``python -m fugatto_lab.server``) on free ports; the load
+generator is a minimal keep-alive HTTP/1.1 client on asyncio streams, so the client's own CPU
+cost stays small (on a 2-core machine client and server still share the CPU: numbers are
+conservative). Each request asks for ``--audio-seconds`` of audio, prompts rotate over four
+kinds of sound, and every request has its own seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.server
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+PROMPTS = ["a calm 440 Hz sine tone", "rain on a tin roof", "fast drum loop at 140 bpm", "low cello drone"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OtlpSink:
+    """Accepts OTLP/HTTP exports and discards them, so tracing cost includes real export work."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+class Service:
+    def __init__(self, *, max_batch: int, max_wait_ms: float, metrics: bool, tracing: bool, device: str,
+                 otlp_port: int | None, log_dir: Path) -> None:
+        self.port, self.metrics_port = free_port(), free_port()
+        env = {**os.environ, "METRICS_ENABLED": str(metrics).lower(), "TRACING_ENABLED": str(tracing).lower(),
+               "FUGATTO_LOG_DIR": str(log_dir), "LOG_LEVEL": "INFO"}
+        if otlp_port:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{otlp_port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fugatto_lab.server", "--port", str(self.port), "--metrics-port",
+             str(self.metrics_port), "--max-batch", str(max_batch), "--max-wait-ms", str(max_wait_ms),
+             "--device", device], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ready", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("service did not become ready")
+            time.sleep(0.1)
+
+    def rss(self) -> int:
+        return psutil.Process(self.proc.pid).memory_info().rss
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@dataclass
+class LoadResult:
+    clients: int
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def _client(port: int, stop: float, audio_seconds: float, lats: list[float], errors: list[int],
+                  counter: list[int], limit: int | None) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < stop and (limit is None or counter[0] < limit):
+            counter[0] += 1
+            n = counter[0]
+            body = json.dumps({"prompt": PROMPTS[n % len(PROMPTS)], "duration_seconds": audio_seconds,
+                               "seed": n}).encode()
+            head = (f"POST /generate HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode()
+            t0 = time.perf_counter()
+            writer.write(head + body)
+            status = int((await reader.readline()).split()[1])
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            lats.append(time.perf_counter() - t0)
+            if status != 200:
+                errors[0] += 1
+    finally:
+        writer.close()
+
+
+async def _load(port: int, clients: int, seconds: float, audio_seconds: float, limit: int | None) -> LoadResult:
+    lats: list[float] = []
+    errors, counter = [0], [0]
+    start = time.perf_counter()
+    await asyncio.gather(*(_client(port, start + seconds, audio_seconds, lats, errors, counter, limit)
+                           for _ in range(clients)))
+    return LoadResult(clients, len(lats), time.perf_counter() - start, lats, errors[0])
+
+
+def load(port: int, clients: int, seconds: float, audio_seconds: float, warmup: float = 1.0,
+         limit: int | None = None) -> LoadResult:
+    if warmup:
+        asyncio.run(_load(port, clients, warmup, audio_seconds, None))
+    return asyncio.run(_load(port, clients, seconds, audio_seconds, limit))
+
+
+def row(name: str, r: LoadResult) -> str:
+    return (f"| {name} | {r.clients} | {r.throughput:.1f} | {r.pct(0.5):.1f} | {r.pct(0.95):.1f} | "
+            f"{r.requests} | {r.errors} |")
+
+
+HEADER = ("| config | clients | req/s | p50 ms | p95 ms | requests | errors |\n"
+          "|---|---:|---:|---:|---:|---:|---:|")
+
+
+def scenario_throughput(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
+    print(f"\n### Throughput ({args.audio_seconds} s of audio per request, {args.seconds} s per point)\n")
+    print(HEADER)
+    out: dict[str, dict[int, float]] = {}
+    configs = ((f"batching max_batch={args.max_batch}", args.max_batch), ("no batching max_batch=1", 1))
+    for name, max_batch in configs:
+        svc = Service(max_batch=max_batch, max_wait_ms=args.max_wait_ms, metrics=True, tracing=False,
+                      device=args.device, otlp_port=None, log_dir=log_dir)
+        try:
+            for clients in (1, 8, 32):
+                r = load(svc.port, clients, args.seconds, args.audio_seconds)
+                out.setdefault(name, {})[clients] = r.throughput
+                print(row(name, r), flush=True)
+            if args.show_gpu:
+                gpu = [line for line in svc.metrics_text().splitlines() if line.startswith("fugatto_gpu_")]
+                print("\nGPU gauges after the run:\n" + ("\n".join(gpu) or "(none: NVML unavailable)"))
+        finally:
+            svc.stop()
+    names = list(out)
+    speedup = out[names[0]][32] / out[names[1]][32]
+    print(f"\nbatching speedup at 32 clients: {speedup:.2f}x")
+    return {"throughput": out, "speedup_32": speedup}
+
+
+def scenario_overhead(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
+    print(f"\n### Instrumentation overhead (32 clients, {args.rounds} interleaved rounds of {args.seconds} s)\n")
+    sink = OtlpSink()
+    results: dict[str, list[float]] = {"off": [], "on": []}
+    services = {
+        "off": Service(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, metrics=False, tracing=False,
+                       device=args.device, otlp_port=None, log_dir=log_dir),
+        "on": Service(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, metrics=True, tracing=True,
+                      device=args.device, otlp_port=sink.port, log_dir=log_dir),
+    }
+    try:
+        # Both servers are up for the whole run; only one is loaded at a time.
+        for _ in range(args.rounds):
+            for name, svc in services.items():
+                results[name].append(load(svc.port, 32, args.seconds, args.audio_seconds).throughput)
+    finally:
+        for svc in services.values():
+            svc.stop()
+    off, on = statistics.median(results["off"]), statistics.median(results["on"])
+    print("| instrumentation | req/s per round | median req/s |\n|---|---|---:|")
+    for name in ("off", "on"):
+        per_round = ", ".join(f"{x:.1f}" for x in results[name])
+        print(f"| {name} | {per_round} | {statistics.median(results[name]):.1f} |")
+    overhead = (off - on) / off * 100
+    print(f"\noverhead (metrics + tracing at sample ratio 1.0, OTLP export to a local sink): {overhead:.1f}%")
+    return {"overhead": results, "overhead_percent": overhead}
+
+
+def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
+    """Scrape latency over HTTP with every label combination the service can emit populated."""
+    sys.path.insert(0, str(ROOT / "service"))
+    import prometheus_client
+    from fugatto_lab.metrics import KNOWN_METHODS, ServiceMetrics
+
+    metrics = ServiceMetrics()
+    # Every (method, endpoint, status) the service can emit: each route's own methods with the
+    # statuses it can answer, 405 for every other method on each route, 404 for unmatched paths.
+    routes = {"/generate": {"POST": [200, 413, 422, 500, 503]}, "/health": {"GET": [200, 503]},
+              "/health/detailed": {"GET": [200, 503]}, "/ready": {"GET": [200, 503]}, "/live": {"GET": [200]},
+              "/admin/faults": {"GET": [200, 401], "POST": [200, 401, 413, 422], "DELETE": [200, 401]}}
+    methods = [*sorted(KNOWN_METHODS), "BREW"]
+    for endpoint, allowed in routes.items():
+        for method in methods:
+            for status in allowed.get(method, [405]):
+                metrics.observe_request(method, endpoint, status, 0.02)
+    for method in methods:
+        metrics.observe_request(method, "/unknown", 404, 0.001)
+        metrics.observe_request(method, "unmatched", 404, 0.001)
+    for success in (True, False):
+        metrics.observe_generation("fugatto-synth-v1", 0.05, success)
+    metrics.model_load_seconds.labels("fugatto-synth-v1").observe(1.0)
+    metrics.batch_size.observe(8)
+    port = free_port()
+    prometheus_client.start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+    body = metrics.exposition()
+    series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
+    times = []
+    for _ in range(args.scrapes):
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as r:
+            r.read()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    p50, p99 = times[len(times) // 2] * 1000, times[int(len(times) * 0.99)] * 1000
+    print(f"\n### /metrics scrape\n\n{series} samples ({len(body)} bytes), {args.scrapes} scrapes over HTTP: "
+          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    return {"scrape_series": series, "scrape_p50_ms": p50, "scrape_p99_ms": p99}
+
+
+def scenario_rss(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
+    sink = OtlpSink()
+    svc = Service(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, metrics=True, tracing=True,
+                  device=args.device, otlp_port=sink.port, log_dir=log_dir)
+    try:
+        load(svc.port, 32, 3600, args.audio_seconds, warmup=0, limit=1000)
+        before = svc.rss()
+        r = load(svc.port, 32, 3600, args.audio_seconds, warmup=0, limit=args.rss_requests)
+        after = svc.rss()
+    finally:
+        svc.stop()
+    growth = (after - before) / before * 100
+    print(f"\n### Memory\n\nRSS after 1,000 warm-up requests {before / 2**20:.1f} MiB; after {r.requests} more "
+          f"({r.errors} errors): {after / 2**20:.1f} MiB; growth {growth:+.2f}%")
+    return {"rss_before": before, "rss_after": after, "rss_growth_percent": growth}
+
+
+SCENARIOS = {"throughput": scenario_throughput, "overhead": scenario_overhead, "scrape": scenario_scrape,
+             "rss": scenario_rss}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)")
+    p.add_argument("--seconds", type=float, default=6.0, help="measurement time per point")
+    p.add_argument("--audio-seconds", type=float, default=1.0)
+    p.add_argument("--max-batch", type=int, default=32)
+    p.add_argument("--max-wait-ms", type=float, default=10.0)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--scrapes", type=int, default=1000)
+    p.add_argument("--rss-requests", type=int, default=5000)
+    p.add_argument("--show-gpu", action="store_true", help="print the GPU gauges from /metrics")
+    p.add_argument("--json", type=Path, help="also write the numbers here")
+    args = p.parse_args()
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    log_dir = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/fugatto-bench-logs"))
+    print(f"host: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, device {args.device}")
+    results: dict[str, object] = {}
+    for name in args.scenarios or list(SCENARIOS):
+        results.update(SCENARIOS[name](args, log_dir))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
