@@ -95,5 +95,96 @@ def schema() -> None:
     sys.stdout.write(json_text(build()))
 
 
+RunDirOption = Annotated[Path, typer.Option("--run-dir", help="where the local stack keeps configs, data, logs, pids")]
+DEFAULT_RUN_DIR = Path(".stackgen-run")
+
+
+def _runtime(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    from stackgen.stack.compose import engine_problem
+
+    return "native" if engine_problem() else "compose"
+
+
+@app.command()
+def up(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"),
+       runtime: Annotated[str, typer.Option(help="auto, native or compose")] = "auto",
+       profile: Annotated[str, typer.Option(help="production timings, or drill (compressed; see docs)")] = "production",
+       run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
+    """Start the stack locally: compose when a Docker engine is reachable, else native processes."""
+    from stackgen.stack import compose, native
+
+    if runtime not in ("auto", "native", "compose") or profile not in ("production", "drill"):
+        raise _fail(["--runtime is auto, native or compose; --profile is production or drill"], EXIT_BAD_INPUT)
+    stack = _load(spec)
+    chosen = _runtime(runtime)
+    try:
+        if chosen == "compose":
+            compose.up(out, ["all"])
+            typer.echo("compose stack started")
+            return
+        typer.echo(f"starting the native stack ({profile} profile) in {run_dir} ...")
+        state = native.up(stack, run_dir, profile)
+    except native.StackError as exc:
+        raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
+    for component in state.components:
+        typer.echo(f"  {component.name:<20} {component.url}  (pid {component.pid})")
+    for name, reason in sorted(state.skipped.items()):
+        typer.echo(f"  {name:<20} skipped: {reason}")
+
+
+@app.command()
+def down(out: OutOption = Path("generated"), runtime: Annotated[str, typer.Option(help="auto, native or compose")] = "auto",
+         run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
+    """Stop exactly what `stackgen up` started."""
+    from stackgen.stack import compose, native
+
+    if runtime == "compose" or (runtime == "auto" and native.State.load(run_dir.resolve()) is None
+                                and _runtime("auto") == "compose"):
+        try:
+            compose.down(out)
+        except native.StackError as exc:
+            raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
+        return
+    stopped = native.down(run_dir)
+    typer.echo(f"stopped: {', '.join(stopped)}" if stopped else f"nothing was running from {run_dir}")
+
+
+@app.command()
+def status(run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
+    """Health of each component of the native stack; exit 1 unless every started component is healthy."""
+    from stackgen.stack import native
+
+    try:
+        rows = native.status(run_dir)
+    except native.StackError as exc:
+        raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
+    for name, health, url in rows:
+        typer.echo(f"{name:<20} {health:<10} {url}")
+    if any(health in ("stopped", "unhealthy") for _, health, _ in rows):
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@app.command()
+def drill(spec: SpecOption = Path("stack.yaml"), alert: Annotated[str | None, typer.Option(help="drill only this alert")] = None,
+          timeout: Annotated[float, typer.Option(help="seconds to wait for each notification")] = 90.0,
+          run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
+    """Inject each alert's fault into the running stack; check it reaches the predicted receiver and resolves."""
+    from stackgen.stack import drill as drills
+    from stackgen.stack import native
+
+    stack = _load(spec)
+    try:
+        results, skipped = drills.run(stack, run_dir, alert, timeout, echo=typer.echo)
+    except native.StackError as exc:
+        raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
+    typer.echo(drills.table(results, skipped))
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise _fail([f"drill failed: {len(failed)} of {len(results)} alerts"], EXIT_CHECK_FAILED)
+    typer.echo(f"drill passed: {len(results)} alerts fired at their receivers and resolved")
+
+
 def main() -> None:
     app()

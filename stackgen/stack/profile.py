@@ -1,0 +1,52 @@
+"""The drill profile: the same stack with time compressed, so a full fire drill takes minutes.
+
+Scrape and evaluation run every second, Alertmanager groups wait one second, and every alert's
+`for` and rate window shrink by FACTOR (a window never below 4 scrapes, so rate() stays sound).
+Only the local run directory gets these configs; generated/ never changes.
+"""
+
+from __future__ import annotations
+
+from stackgen.spec.alertmanager import Alertmanager, Route
+from stackgen.spec.models import Spec
+from stackgen.spec.types import Duration
+
+FACTOR = 30
+SCRAPE = Duration(1000)
+MIN_WINDOW = Duration(4 * SCRAPE)
+GROUP_WAIT = Duration(1000)
+GROUP_INTERVAL = Duration(1000)
+
+
+def compress(duration: Duration, floor: int = 0) -> Duration:
+    return Duration(max(floor, round(int(duration) / FACTOR / 1000) * 1000))
+
+
+def _alert(alert):
+    update: dict = {"for_": compress(alert.for_)}
+    if hasattr(alert, "window"):
+        update["window"] = compress(alert.window, MIN_WINDOW)
+    return alert.model_copy(update=update)
+
+
+def _route(route: Route) -> Route:
+    update: dict = {"routes": [_route(r) for r in route.routes]}
+    for key, value in (("group_wait", GROUP_WAIT), ("group_interval", GROUP_INTERVAL)):
+        if getattr(route, key) is not None:
+            update[key] = value
+    return route.model_copy(update=update)
+
+
+def _alertmanager(am: Alertmanager) -> Alertmanager:
+    root = am.route.model_copy(update={"group_wait": GROUP_WAIT, "group_interval": GROUP_INTERVAL,
+                                       "routes": [_route(r) for r in am.route.routes]})
+    return am.model_copy(update={"route": root})
+
+
+def drill_spec(spec: Spec) -> Spec:
+    prometheus = spec.prometheus.model_copy(update={
+        "scrape_interval": SCRAPE, "scrape_timeout": Duration(900), "evaluation_interval": SCRAPE})
+    services = [s.model_copy(update={"scrape_interval": None, "alerts": [_alert(a) for a in s.alerts]})
+                for s in spec.services]
+    return spec.model_copy(update={"prometheus": prometheus, "services": services,
+                                   "alertmanager": _alertmanager(spec.alertmanager)})
