@@ -9,6 +9,7 @@ from pathlib import Path
 from stackgen.errors import Problem, SpecError
 from stackgen.gotemplate import labels_used
 from stackgen.promql import result_labels
+from stackgen.slo_checks import check_slos
 from stackgen.spec.alertmanager import Route
 from stackgen.spec.alerts import ErrorRatioAlert, LatencyQuantileAlert, RawAlert, Selector, ThresholdAlert
 from stackgen.spec.load import Path_, Positions, load_spec
@@ -54,6 +55,7 @@ def check_references(spec: Spec, positions: Positions) -> Iterator[Problem]:
         for j, alert in enumerate(service.alerts):
             yield from _check_alert(service, alert, ("services", i, "alerts", j), positions)
     yield from _check_alertmanager(spec, positions)
+    yield from check_slos(spec, positions)
 
 
 def _unique(positions: Positions, paths: list[Path_], names: list[str], what: str) -> Iterator[Problem]:
