@@ -38,7 +38,14 @@ from stackgen.targets.prometheus_tests import JUST_BELOW, JUST_PAST, _counter, _
 EVALUATION_INTERVAL = Duration(1_800_000)
 SAMPLE_INTERVALS = (EVALUATION_INTERVAL, Duration(900_000), Duration(300_000), Duration(60_000))
 MIN_SAMPLES_PER_WINDOW = 5
-COUNT_PER_STEP = 1000.0
+# Whole events per sample step: integer counters add exactly in promtool's expanding notation, where
+# fractional steps accumulate rounding and a tiny decrease at a segment boundary reads as a reset.
+COUNT_PER_STEP = 1_000_000
+
+
+def bad_per_step(ratio: float) -> int:
+    """Bad events per step for an error ratio, quantized to 1e-6 (the simulation uses the same)."""
+    return round(ratio * COUNT_PER_STEP)
 
 
 def render(stack: Stack) -> list[Artifact]:
@@ -65,11 +72,11 @@ class Profile:
     interval: Duration
     segments: list[tuple[float, int]]  # (error ratio, sample steps)
 
-    def cumulative(self) -> tuple[list[float], list[float]]:
-        bad, total = [0.0], [0.0]
+    def cumulative(self) -> tuple[list[int], list[int]]:
+        bad, total = [0], [0]
         for ratio, steps in self.segments:
             for _ in range(steps):
-                bad.append(bad[-1] + COUNT_PER_STEP * ratio)
+                bad.append(bad[-1] + bad_per_step(ratio))
                 total.append(total[-1] + COUNT_PER_STEP)
         return bad, total
 
@@ -83,7 +90,7 @@ class Simulation:
 
     def __init__(self, profile: Profile, slo: SLO, tier: model.Tier) -> None:
         self.profile, self.slo, self.tier = profile, slo, tier
-        self.bad, self.total = profile.cumulative()
+        self.bad, self.total = profile.cumulative()  # exact integers
 
     def ratio(self, at: int, window: int) -> float | None:
         step = self.profile.interval
@@ -195,9 +202,9 @@ def _case(service: Service, slo: SLO, tier: model.Tier, profile: Profile,
 
 def _series(service: Service, slo: SLO, profile: Profile) -> list[dict[str, str]]:
     """Counters whose increases give exactly the profile's error ratio through the SLI's selectors."""
-    bad_segments = [(COUNT_PER_STEP * r, n) for r, n in profile.segments if n]
-    good_segments = [(COUNT_PER_STEP - COUNT_PER_STEP * r, n) for r, n in profile.segments if n]
-    all_segments = [(COUNT_PER_STEP, n) for _, n in profile.segments if n]
+    bad_segments = [(float(bad_per_step(r)), n) for r, n in profile.segments if n]
+    good_segments = [(float(COUNT_PER_STEP - bad_per_step(r)), n) for r, n in profile.segments if n]
+    all_segments = [(float(COUNT_PER_STEP), n) for _, n in profile.segments if n]
     sli = slo.sli
     if isinstance(sli, AvailabilitySLI):
         bad_metric, total_metric = service.metric(sli.bad.metric), service.metric(sli.total.metric)
