@@ -43,7 +43,8 @@ def test_golden_test_file_is_small_and_covers_every_tier() -> None:
 
 def test_fires_just_above_and_predicts_the_annotations() -> None:
     document = yaml.safe_load(GOLDEN_TESTS.read_text(encoding="utf-8"))
-    page = next(t for t in document["tests"] if t["alert_rule_test"][0]["alertname"] == "GenerateAvailabilityFastBurn")
+    page = next(t for t in document["tests"]
+                if t["alert_rule_test"][0]["alertname"] == "GenerateAvailabilityFastBurn")
     checks = page["alert_rule_test"]
     assert checks[0]["exp_alerts"] == []  # silent one evaluation before the predicted instant
     (alert,) = checks[1]["exp_alerts"]

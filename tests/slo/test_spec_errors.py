@@ -8,7 +8,8 @@ from tests.slo.conftest import slo, with_slos
 def _latency(threshold: float) -> dict:
     spec = slo("lat", 99.0)
     spec["sli"] = {"kind": "latency", "threshold": threshold,
-                   "histogram": {"metric": "fugatto_request_duration_seconds", "matchers": ['endpoint="/generate"']}}
+                   "histogram": {"metric": "fugatto_request_duration_seconds",
+                                 "matchers": ['endpoint="/generate"']}}
     return spec
 
 
@@ -66,14 +67,16 @@ def test_a_disabled_tier_is_not_checked(make_stack) -> None:
 
 def test_unsupported_period_and_duplicate_names(spec_errors) -> None:
     errors = spec_errors(with_slos(slo("a", period="7d")))
-    assert any("slos[0].period" in e and "period 7d is not supported: use one of 28d, 30d" in e for e in errors)
+    assert any("slos[0].period" in e and "period 7d is not supported: use one of 28d, 30d" in e
+               for e in errors)
     errors = spec_errors(with_slos(slo("a"), slo("a", page={"name": "Other"}, ticket={"name": "Other2"})))
     assert any("slos[1].name" in e and "duplicate SLO name 'a'" in e for e in errors)
 
 
 def test_templates_may_only_use_labels_of_the_result(spec_errors) -> None:
     (error,) = spec_errors(with_slos(slo("a", description="{{ $labels.instance }} burns")))
-    assert "slos[0].alerting.description" in error and "$labels.instance is not a label of an SLO alert" in error
+    assert "slos[0].alerting.description" in error
+    assert "$labels.instance is not a label of an SLO alert" in error
 
 
 def test_reserved_labels_are_rejected(spec_errors) -> None:
