@@ -86,6 +86,18 @@ def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+explain_app = typer.Typer(no_args_is_help=True, help="Explain what the spec generates, in plain numbers.")
+app.add_typer(explain_app, name="explain")
+
+
+@explain_app.command("slo")
+def explain_slo(spec: SpecOption = Path("stack.yaml")) -> None:
+    """For each SLO: its burn-rate windows, factors, and the error ratio each tier fires at."""
+    from stackgen.slo_explain import explain
+
+    typer.echo(explain(_load(spec).spec), nl=False)
+
+
 @app.command()
 def schema() -> None:
     """Print the spec's JSON Schema (also written to generated/stackgen.schema.json)."""

@@ -193,3 +193,62 @@ def logstash_sincedb(service_name: str) -> str:
 
 # --- Traces (issue 4) -------------------------------------------------------------------------
 OTEL_SAMPLER = "parentbased_traceidratio"
+# --- SLOs (Sloth-compatible names, so Sloth's public Grafana dashboards work on our rules) ---
+
+SLO_SLI_ERROR_RECORD = "slo:sli_error:ratio_rate{window}"
+SLO_OBJECTIVE_RECORD = "slo:objective:ratio"
+SLO_ERROR_BUDGET_RECORD = "slo:error_budget:ratio"
+SLO_TIME_PERIOD_RECORD = "slo:time_period:days"
+SLO_CURRENT_BURN_RATE_RECORD = "slo:current_burn_rate:ratio"
+SLO_PERIOD_BURN_RATE_RECORD = "slo:period_burn_rate:ratio"
+SLO_BUDGET_REMAINING_RECORD = "slo:period_error_budget_remaining:ratio"
+SLO_INFO_RECORD = "sloth_slo_info"
+SLO_ID_LABEL = "sloth_id"
+SLO_SERVICE_LABEL = "sloth_service"
+SLO_NAME_LABEL = "sloth_slo"
+SLO_WINDOW_LABEL = "sloth_window"
+SLO_SEVERITY_LABEL = "sloth_severity"  # the tier (page/ticket), as Sloth labels its alerts
+SLO_OBJECTIVE_LABEL = "sloth_objective"
+SLO_SPEC_LABEL = "sloth_spec"
+SLO_MODE_LABEL = "sloth_mode"
+SLO_MODE = "stackgen"
+
+
+def sli_error_record(window: str) -> str:
+    return SLO_SLI_ERROR_RECORD.format(window=window)
+
+
+def slo_id(service_name: str, slo_name: str) -> str:
+    return f"{service_name}-{slo_name}"
+
+
+def slo_rules_file(service_name: str) -> str:
+    return f"prometheus/rules/{service_name}-slos.yml"
+
+
+def slo_group(service_name: str, slo_name: str) -> str:
+    """One group per SLO: its rules run in order, so alerts read this evaluation's SLI records."""
+    return f"{service_name}.slo.{slo_name}"
+
+
+def slo_tests_file(service_name: str) -> str:
+    return f"prometheus/tests/{service_name}-slos.test.yml"
+
+
+def slo_alert_name(slo_name: str, tier: str) -> str:
+    """Default alert name: the SLO name in CamelCase plus FastBurn (page) or SlowBurn (ticket)."""
+    camel = "".join(part[:1].upper() + part[1:] for part in slo_name.split("-"))
+    return camel + {"page": "FastBurn", "ticket": "SlowBurn"}[tier]
+
+
+def histogram_le(bound: float) -> str:
+    """The `le` label value as prometheus_client writes it (floatToGoString): 10 -> "10.0", inf -> "+Inf"."""
+    value = float(bound)
+    if value == float("inf"):
+        return "+Inf"
+    text = repr(value)
+    dot = text.find(".")
+    if value > 0 and dot > 6:  # Go switches to an exponent sooner than Python
+        mantissa = f"{text[0]}.{text[1:dot]}".rstrip("0.")
+        return f"{mantissa}e+0{dot - 1}"
+    return text

@@ -12,6 +12,8 @@ TARGETS = (
     "schema",
     "prometheus",
     "prometheus_tests",
+    "slo_rules",
+    "slo_tests",
     "alertmanager",
     "alertmanager_tests",
     "grafana",

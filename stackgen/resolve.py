@@ -11,6 +11,7 @@ from stackgen.errors import Problem, SpecError
 from stackgen.gotemplate import labels_used
 from stackgen.promql import result_labels
 from stackgen.resolve_observability import check_observability
+from stackgen.slo_checks import check_slos
 from stackgen.spec.alertmanager import Route
 from stackgen.spec.alerts import ErrorRatioAlert, LatencyQuantileAlert, RawAlert, Selector, ThresholdAlert
 from stackgen.spec.load import Path_, Positions, load_spec
@@ -58,6 +59,7 @@ def check_references(spec: Spec, positions: Positions) -> Iterator[Problem]:
     yield from _check_alertmanager(spec, positions)
     yield from check_deploy(spec, positions)
     yield from check_observability(spec, positions)
+    yield from check_slos(spec, positions)
 
 
 def _unique(positions: Positions, paths: list[Path_], names: list[str], what: str) -> Iterator[Problem]:

@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     # OpenMP threads otherwise busy-wait ~200 ms after each parallel region, stealing the CPU the
     # event loop needs; must be set before torch is imported (the model loader imports it).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # The batch worker releases the GIL inside every torch op and must win it back after each;
+    # with the default 5 ms switch interval a busy event loop makes each of those waits up to
+    # 5 ms, which inflates a batch several times over. 0.5 ms keeps both threads moving.
+    sys.setswitchinterval(float(os.environ.get("FUGATTO_SWITCH_INTERVAL_S", "0.0005")))
     args = parse_args(argv)
     try:
         settings = build_settings(args)

@@ -35,6 +35,8 @@ MAX_HARMONICS = 32
 NOISE_TAPS = 1025
 DROP_TAPS = 512
 _MASK32 = 0xFFFFFFFF
+CPU_PASS_ELEMENTS = 1 << 17  # 512 KiB of float32 per temporary: stays in L2 on common CPUs
+NOISE_TABLE_BITS = 20  # 2^20 samples = 65 s at 16 kHz: longer than the longest request (30 s)
 
 
 def _steps_since_hit(pattern: tuple[int, ...]) -> list[int]:
@@ -72,6 +74,7 @@ class FugattoSynth(nn.Module):
         super().__init__()
         self.sample_rate = sample_rate
         self.name = MODEL_NAME
+        self.cpu_pass_elements = CPU_PASS_ELEMENTS
         k = torch.arange(1, MAX_HARMONICS + 1, dtype=torch.float32)
         odd = (k % 2 == 1).float()
         sign = torch.where(((k - 1) / 2) % 2 == 0, 1.0, -1.0)
@@ -100,6 +103,13 @@ class FugattoSynth(nn.Module):
             ),
             persistent=False,
         )
+        # White noise is read from a fixed table at a seed-dependent offset: one gather per sample
+        # instead of a dozen integer hash ops, and still a pure function of (seed, index).
+        table_index = torch.arange(1 << NOISE_TABLE_BITS, dtype=torch.int64)
+        self.register_buffer("noise_table", hash_uniform(torch.tensor(0x5EED), table_index, 1) * 2 - 1,
+                             persistent=False)
+        self.register_buffer("uniform_table", hash_uniform(torch.tensor(0xD0D0), table_index, 2),
+                             persistent=False)
         n = torch.arange(NOISE_TAPS, dtype=torch.float32) - (NOISE_TAPS - 1) / 2
         self.register_buffer("fir_n", n, persistent=False)
         self.register_buffer("fir_window", torch.hamming_window(NOISE_TAPS, periodic=False), persistent=False)
@@ -188,8 +198,30 @@ class FugattoSynth(nn.Module):
     def forward(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
         if params.ndim != 2 or params.shape[1] != NUM_PARAMS:
             raise ValueError(f"params must be [batch, {NUM_PARAMS}], got {tuple(params.shape)}")
-        device = params.device
+        rows = self.rows_per_pass(params.shape[0], int(lengths.max()), params.device)
+        if rows >= params.shape[0]:
+            return self._forward(params, lengths, seeds)
         num_samples = int(lengths.max())
+        parts = [self._forward(params[i:i + rows], lengths[i:i + rows], seeds[i:i + rows], num_samples)
+                 for i in range(0, params.shape[0], rows)]
+        return torch.cat(parts)
+
+    def rows_per_pass(self, batch: int, num_samples: int, device: torch.device) -> int:
+        """How many rows to synthesise together.
+
+        On a GPU, all of them. On a CPU the voices are chains of elementwise ops that stream
+        their [rows, samples] temporaries through memory; once those outgrow the cache the cost
+        per row rises, so big batches go through in cache-sized groups of rows (still one
+        model call, and still amortising the per-op overhead over several rows).
+        """
+        if device.type != "cpu":
+            return batch
+        return max(1, self.cpu_pass_elements // max(1, num_samples))
+
+    def _forward(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor,
+                 num_samples: int | None = None) -> torch.Tensor:
+        device = params.device
+        num_samples = num_samples or int(lengths.max())
         idx = torch.arange(num_samples, device=device, dtype=torch.int64).unsqueeze(0)
         t = idx.float() / self.sample_rate
         seeds = seeds.to(device=device, dtype=torch.int64).unsqueeze(1)
@@ -213,8 +245,11 @@ class FugattoSynth(nn.Module):
         if rows.numel():
             sub = params[rows]
             sub_seeds = seeds[rows]
-            noise = hash_uniform(sub_seeds, idx, 1) * 2 - 1
-            u = hash_uniform(sub_seeds, idx, 2)
+            mask = (1 << NOISE_TABLE_BITS) - 1
+            offsets = (hash_uniform(sub_seeds, torch.zeros_like(sub_seeds), 7) * mask).long()
+            where = (offsets + idx) & mask
+            noise = self.noise_table[where]
+            u = self.uniform_table[where]
             rate = p(sub, "drop_rate_hz") / self.sample_rate
             drops = (u < rate) * (0.3 + 0.7 * u / rate.clamp_min(1e-12))
             kernels = torch.cat(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from stackgen import conventions as names
+from stackgen import slo as slo_model
 from stackgen.artifact import Artifact
 from stackgen.resolve import Stack
 from stackgen.routing import receivers_for
@@ -27,6 +28,11 @@ def cases(stack: Stack) -> list[dict[str, Any]]:
             labels = {"alertname": alert.name, **alert_labels(service, alert)}
             out.append({"name": f"{service.name} {alert.name}", "labels": labels,
                         "receivers": receivers_for(root, labels)})
+        for slo in service.slos:  # SLO alerts carry the same routing labels and go through the same tree
+            for tier in slo_model.tiers(slo):
+                labels = {"alertname": tier.alert, **slo_model.alert_labels(service, tier)}
+                out.append({"name": f"{service.name} {tier.alert}", "labels": labels,
+                            "receivers": receivers_for(root, labels)})
     return out
 
 

@@ -27,6 +27,7 @@ def rule_files(spec: Spec) -> list[str]:
     """Rule files relative to prometheus.yml (Prometheus resolves them against the config's folder)."""
     prefix = "prometheus/"
     files = [names.alert_rules_file(s.name) for s in spec.services if s.alerts]
+    files += [names.slo_rules_file(s.name) for s in spec.services if s.slos]
     return sorted(f.removeprefix(prefix) for f in files)
 
 

@@ -118,10 +118,10 @@ def test_validator_names_the_panel_with_a_wrong_metric(rendered, stack):
 
 
 def test_validator_accepts_recording_rules_from_generated_rule_files(rendered, stack):
-    _edit(rendered, lambda d: d["panels"][0]["targets"][0].update(expr="slo:sli_error:ratio_rate5m"))
-    assert "slo:sli_error:ratio_rate5m" in " ".join(_messages(rendered, stack))
-    (rendered / "prometheus/rules/slo.yml").write_text(
-        "groups:\n- name: slo\n  rules:\n  - record: slo:sli_error:ratio_rate5m\n    expr: vector(0)\n"
+    _edit(rendered, lambda d: d["panels"][0]["targets"][0].update(expr="job:fugatto_requests:rate5m"))
+    assert "job:fugatto_requests:rate5m" in " ".join(_messages(rendered, stack))
+    (rendered / "prometheus/rules/extra.yml").write_text(
+        "groups:\n- name: extra\n  rules:\n  - record: job:fugatto_requests:rate5m\n    expr: vector(0)\n"
     )
     assert _messages(rendered, stack) == []
 

@@ -1,0 +1,93 @@
+"""Cross-reference checks for SLOs, called from stackgen.resolve.check_references.
+
+Each problem names the spec path: an SLI that reads a metric outside the contract, a latency
+threshold that is not a bucket (the ratio would silently be of another threshold), a tier that can
+never fire at this objective, or an SLO alert name that collides with another alert.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from stackgen import slo as model
+from stackgen.errors import Problem
+from stackgen.gotemplate import labels_used
+from stackgen.spec.load import Path_, Positions
+from stackgen.spec.models import Spec
+from stackgen.spec.service import Service
+from stackgen.spec.slo import SLO, AvailabilitySLI, LatencySLI
+
+_CAMEL_CASE = re.compile(r"^[A-Z][a-zA-Z0-9]*$")
+
+
+def check_slos(spec: Spec, positions: Positions) -> Iterator[Problem]:
+    taken = {a.name: f"an alert of service {s.name!r}" for s in spec.services for a in s.alerts}
+    for i, service in enumerate(spec.services):
+        seen: set[str] = set()
+        for j, slo in enumerate(service.slos):
+            path: Path_ = ("services", i, "slos", j)
+            if slo.name in seen:
+                yield positions.problem((*path, "name"), f"duplicate SLO name {slo.name!r}")
+            seen.add(slo.name)
+            yield from _check_sli(service, slo, (*path, "sli"), positions)
+            yield from _check_tiers(service, slo, path, positions, taken)
+
+
+def _check_sli(service: Service, slo: SLO, path: Path_, positions: Positions) -> Iterator[Problem]:
+    sli = slo.sli
+    wanted = "counter" if isinstance(sli, AvailabilitySLI) else "histogram"
+    selectors = [("bad", sli.bad), ("total", sli.total)] if isinstance(sli, AvailabilitySLI) \
+        else [("histogram", sli.histogram)]
+    for field_name, sel in selectors:
+        where = (*path, field_name)
+        metric = service.metric(sel.metric)
+        if metric is None:
+            known = ", ".join(m.name for m in service.metrics)
+            message = (f"metric {sel.metric!r} is not in the metric contract of service {service.name!r} "
+                       f"(declared: {known})")
+            yield positions.problem((*where, "metric"), message)
+            continue
+        if metric.type != wanted:
+            yield positions.problem((*where, "metric"), f"a {sli.kind} SLI needs a {wanted}, and "
+                                                        f"{metric.name!r} is a {metric.type}")
+        for k, matcher in enumerate(sel.matchers):
+            if matcher.label not in metric.labels:
+                yield positions.problem((*where, "matchers", k),
+                                        f"label {matcher.label!r} is not declared on {metric.name!r} "
+                                        f"(labels: {', '.join(metric.labels) or 'none'})")
+        if isinstance(sli, LatencySLI) and metric.buckets and sli.threshold not in metric.buckets:
+            yield positions.problem((*path, "threshold"),
+                                    f"threshold {sli.threshold:g} is not a bucket of {metric.name!r}, so the "
+                                    f"ratio under it cannot be counted (buckets: "
+                                    f"{', '.join(f'{b:g}' for b in metric.buckets)})")
+
+
+def _check_tiers(service: Service, slo: SLO, path: Path_, positions: Positions,
+                 taken: dict[str, str]) -> Iterator[Problem]:
+    budget = model.budget(slo)
+    available = set(model.result_labels(service, slo))
+    for field_name in ("summary", "description"):
+        for label in labels_used(getattr(slo.alerting, field_name) or ""):
+            if label not in available:
+                yield positions.problem((*path, "alerting", field_name),
+                                        f"$labels.{label} is not a label of an SLO alert "
+                                        f"(available: {', '.join(sorted(available))})")
+    for tier in model.tiers(slo):
+        tier_path = (*path, "alerting", tier.tier)
+        name_path = (*tier_path, "name") if model.tier_spec(slo, tier.tier).name else (*path, "name")
+        if not _CAMEL_CASE.match(tier.alert):
+            yield positions.problem(name_path, f"alert name {tier.alert!r} is not CamelCase")
+        if tier.alert in taken:
+            yield positions.problem(name_path, f"the {tier.tier} alert of SLO {slo.name!r} is named "
+                                               f"{tier.alert!r}, which is already {taken[tier.alert]}; "
+                                               f"set alerting.{tier.tier}.name")
+        taken.setdefault(tier.alert, f"an SLO alert of service {service.name!r}")
+        for c in tier.conditions:
+            if c.factor * budget >= 1:
+                bound = f"{model.format_factor(c.factor)} x {float(budget):g}"
+                yield positions.problem(tier_path, f"the {tier.tier} tier can never fire: at objective "
+                                                   f"{slo.objective:g}% its {c.long} window would need an "
+                                                   f"error ratio above {bound} >= 1; raise the objective "
+                                                   "or set enabled: false")
+                break

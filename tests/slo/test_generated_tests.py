@@ -1,0 +1,87 @@
+"""The generated promtool tests: they pass against the rules, and fail when the rules are wrong."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from stackgen.render import render_stack
+from stackgen.write import write_tree
+from tests.slo.conftest import ROOT, slo, with_slos
+
+PROMTOOL = shutil.which("promtool")
+GOLDEN_TESTS = ROOT / "generated" / "prometheus" / "tests" / "fugatto-audio-lab-slos.test.yml"
+
+
+def _promtool_test(tests_dir: Path) -> subprocess.CompletedProcess[str]:
+    assert PROMTOOL, "promtool is required (apt-get install prometheus)"
+    return subprocess.run([PROMTOOL, "test", "rules", "fugatto-audio-lab-slos.test.yml"], cwd=tests_dir,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _render(make_stack, spec: dict, root: Path) -> Path:
+    write_tree(root, render_stack(make_stack(spec)))
+    return root / "prometheus"
+
+
+def test_golden_test_file_is_small_and_covers_every_tier() -> None:
+    assert GOLDEN_TESTS.stat().st_size < 300_000
+    document = yaml.safe_load(GOLDEN_TESTS.read_text(encoding="utf-8"))
+    assert document["rule_files"] == ["../rules/fugatto-audio-lab-slos.yml"]
+    assert document["evaluation_interval"] == "30m"
+    alerts = [t["alert_rule_test"][0]["alertname"] for t in document["tests"]]
+    # Two conditions per tier, two scenarios per condition (fires-then-resolves, stays silent).
+    for name in ("GenerateAvailabilityFastBurn", "GenerateAvailabilitySlowBurn", "GenerateLatencyFastBurn",
+                 "GenerateLatencySlowBurn"):
+        assert alerts.count(name) == 4
+    latency = [s["series"] for t in document["tests"] for s in t["input_series"] if "_bucket" in s["series"]]
+    assert latency and all('le="10.0"' in series for series in latency)
+
+
+def test_fires_just_above_and_predicts_the_annotations() -> None:
+    document = yaml.safe_load(GOLDEN_TESTS.read_text(encoding="utf-8"))
+    page = next(t for t in document["tests"]
+                if t["alert_rule_test"][0]["alertname"] == "GenerateAvailabilityFastBurn")
+    checks = page["alert_rule_test"]
+    assert checks[0]["exp_alerts"] == []  # silent one evaluation before the predicted instant
+    (alert,) = checks[1]["exp_alerts"]
+    # 1.1 x 14.4 x 0.5% = 7.92%, the short window's error ratio, rendered by humanizePercentage.
+    assert "error ratio of 7.92% in the short window" in alert["exp_annotations"]["description"]
+    assert alert["exp_labels"]["sloth_slo"] == "generate-availability"
+    assert alert["exp_labels"]["severity"] == "critical"
+    assert checks[-1]["exp_alerts"] == []  # recovery resolves it
+
+
+def test_golden_promtool_tests_pass() -> None:
+    result = _promtool_test(GOLDEN_TESTS.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tests_pass_for_28d_loose_objective_and_for(make_stack, tmp_path) -> None:
+    """Clamped ratios (the page bound is 93.6%), `for` longer than an evaluation, and a 28d period."""
+    spec = slo("loose", 93.5, "28d", page={"for": "1h"}, ticket={"enabled": False})
+    prometheus = _render(make_stack, with_slos(spec, alerts=False), tmp_path / "generated")
+    result = _promtool_test(prometheus / "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_wrong_factor_or_window_in_the_rules_fails_the_tests(make_stack, tmp_path) -> None:
+    spec = slo("avail", 99.0, ticket={"enabled": False})
+    prometheus = _render(make_stack, with_slos(spec, alerts=False), tmp_path / "generated")
+    rules = prometheus / "rules" / "fugatto-audio-lab-slos.yml"
+    original = rules.read_text(encoding="utf-8")
+    assert _promtool_test(prometheus / "tests").returncode == 0
+    for good, bad in [("(6 * 0.01)", "(7 * 0.01)"),  # silent scenario: 5.4% must not fire; 7 would still
+                      ("(14.4 * 0.01)", "(12 * 0.01)"),  # 12.96% must stay silent
+                      ("(6 * 0.01)", "(5 * 0.01)"),
+                      ("ratio_rate1h{", "ratio_rate30m{")]:
+        assert good in original
+        rules.write_text(original.replace(good, bad), encoding="utf-8")
+        result = _promtool_test(prometheus / "tests")
+        if good == "(6 * 0.01)" and bad == "(7 * 0.01)":
+            assert result.returncode != 0, "6.6% must fire the 6h/30m condition: a factor of 7 hides it"
+        else:
+            assert result.returncode != 0, f"{good} -> {bad} went unnoticed"
