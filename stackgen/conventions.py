@@ -182,9 +182,14 @@ def index_patterns(service_name: str) -> list[str]:
     return [f"{service_name}-logs-*", f"{service_name}-errors-*"]
 
 
+def logstash_log_dir(log_mount: str, service_name: str) -> str:
+    """Where a deployment mounts the service's log folder in Logstash: <log_mount>/<service>."""
+    return f"{log_mount}/{service_name}"
+
+
 def logstash_log_path(log_mount: str, service_name: str, file: str) -> str:
-    """The service's log file as Logstash sees it: its log folder mounted at <log_mount>/<service>/."""
-    return f"{log_mount}/{service_name}/{file}"
+    """The service's log file as Logstash sees it: the file inside logstash_log_dir."""
+    return f"{logstash_log_dir(log_mount, service_name)}/{file}"
 
 
 def logstash_sincedb(service_name: str) -> str:

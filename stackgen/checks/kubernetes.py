@@ -18,7 +18,7 @@ from stackgen import conventions as names
 from stackgen.checks import Finding
 from stackgen.checks.tools import ToolMissing, find, find_python_cli, missing_finding, output_of, run
 from stackgen.resolve import Stack
-from stackgen.spec.deploy import image_problem
+from stackgen.spec.server import image_problem
 
 OPERATOR_GROUP = "monitoring.coreos.com/"
 

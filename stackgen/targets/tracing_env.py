@@ -17,7 +17,7 @@ def service_tracing_env(spec: Spec, service: Service) -> dict[str, str]:
     env = {"TRACING_ENABLED": "true" if tracing.enabled else "false"}
     if tracing.enabled:
         env |= {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": tracing.otlp_endpoint,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": tracing.endpoint,
             "OTEL_EXPORTER_OTLP_PROTOCOL": tracing.otlp_protocol,
             "OTEL_TRACES_SAMPLER": names.OTEL_SAMPLER,
             "OTEL_TRACES_SAMPLER_ARG": number(tracing.sampler_ratio),

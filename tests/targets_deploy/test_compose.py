@@ -11,7 +11,7 @@ from stackgen import conventions as names
 from stackgen.checks import compose as compose_check
 from stackgen.cli import app
 from stackgen.deployment import alertmanager_secret_files
-from stackgen.spec.deploy import image_problem
+from stackgen.spec.server import image_problem
 from stackgen.targets.compose import compose_file
 
 
@@ -99,6 +99,34 @@ def test_configs_of_other_families_are_mounted_only_when_rendered(stack):
     )
     assert "fugatto-audio-lab-logs:/var/log/stackgen/fugatto-audio-lab:ro" in full["logstash"]["volumes"]
     assert "../prometheus/rules:/etc/prometheus/rules:ro" in full["prometheus"]["volumes"]
+
+
+def test_component_servers_come_from_their_own_sections(spec_variant):
+    """Images, hosts and ports of the third-party servers are read from grafana/logging/tracing only."""
+    from stackgen.resolve import load_stack
+
+    spec = load_stack(
+        spec_variant(
+            ("grafana:\n", "grafana:\n  image: grafana/grafana:11.4.1\n  port: 3100\n"),
+            (
+                "logging:\n",
+                "logging:\n  elasticsearch: {image: 'docker.elastic.co/elasticsearch/elasticsearch:8.16.0', "
+                "host: es, port: 9201}\n",
+            ),
+            ("tracing:\n", "tracing:\n  jaeger: {image: 'jaegertracing/all-in-one:1.63.0', host: traces, port: 16687}\n"),
+        )
+    ).spec
+    services = compose_file(spec, [])["services"]
+    assert services["grafana"]["image"] == "grafana/grafana:11.4.1"
+    assert services["grafana"]["ports"] == ["127.0.0.1:3100:3100"]
+    assert services["es"]["image"].endswith(":8.16.0") and services["es"]["ports"] == ["127.0.0.1:9201:9201"]
+    assert "elasticsearch" not in services
+    assert services["logstash"]["environment"]["ELASTICSEARCH_HOSTS"] == "http://es:9201"
+    assert services["kibana"]["depends_on"] == {"es": {"condition": "service_healthy"}}
+    assert services["traces"]["image"] == "jaegertracing/all-in-one:1.63.0"
+    assert "127.0.0.1:16687:16687" in services["traces"]["ports"]
+    # the services export to the renamed Jaeger (the OTLP endpoint defaults to its receiver)
+    assert services["fugatto-audio-lab"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://traces:4318"
 
 
 def test_rendered_stack_passes_the_validator(rendered, stack):
