@@ -198,3 +198,14 @@ def logstash_sincedb(service_name: str) -> str:
 
 # --- Traces (issue 4) -------------------------------------------------------------------------
 OTEL_SAMPLER = "parentbased_traceidratio"
+# The service environment the tracing section owns (stackgen.targets.tracing_env); a service's `env`
+# may not set them (resolve reports it), so the spec has one source for each.
+TRACING_ENABLED_ENV = "TRACING_ENABLED"
+TRACING_ENV_VARS = (
+    TRACING_ENABLED_ENV,
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_SERVICE_NAME",
+)

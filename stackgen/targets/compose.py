@@ -18,6 +18,7 @@ from stackgen.resolve import Stack
 from stackgen.serialize import yaml_artifact
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, Service
+from stackgen.targets.tracing_env import service_tracing_env
 
 
 def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
@@ -224,12 +225,10 @@ def _grafana(spec: Spec, produced: list[str], publish, secret_mounts) -> dict[st
 
 def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, Any]:
     """The monitored service: built from its Dockerfile, tagged from the spec, GPU reserved when asked."""
-    jaeger = spec.tracing.jaeger
     env = {
         **service.env,
         names.SERVICE_LOG_ENV: names.SERVICE_LOG_DIR,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{jaeger.host}:{jaeger.otlp_http_port}",
-        "OTEL_SERVICE_NAME": service.name,
+        **service_tracing_env(spec, service),
     }
     for var, ref in service.secret_env.items():
         if ref.env:  # passed through from the user's shell or .env; the value never lands here

@@ -28,6 +28,7 @@ from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, ResourceAmounts, Resources, Service
 from stackgen.targets.alertmanager import config as alertmanager_config
 from stackgen.targets.prometheus import alert_rule
+from stackgen.targets.tracing_env import service_tracing_env
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -88,9 +89,16 @@ def namespace(spec: Spec) -> dict[str, Any]:
     }
 
 
-def service_env(service: Service) -> dict[str, str]:
-    """Non-secret configuration of the service container (a ConfigMap, read with envFrom)."""
-    return {**service.env, names.SERVICE_LOG_ENV: names.SERVICE_LOG_DIR}
+def service_env(spec: Spec, service: Service) -> dict[str, str]:
+    """Non-secret configuration of the service container (a ConfigMap, read with envFrom).
+
+    The same variables compose sets: `env`, the log folder, and the tracing section's environment.
+    """
+    return {
+        **service.env,
+        names.SERVICE_LOG_ENV: names.SERVICE_LOG_DIR,
+        **service_tracing_env(spec, service),
+    }
 
 
 def config_map(spec: Spec, service: Service) -> dict[str, Any]:
@@ -98,7 +106,7 @@ def config_map(spec: Spec, service: Service) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _meta(spec, names.service_config_map(service.name), selector_labels(service)),
-        "data": service_env(service),
+        "data": service_env(spec, service),
     }
 
 
@@ -146,7 +154,7 @@ def _secret_volumes(prefix: str, secret: str, files: list[SecretFile]) -> tuple[
 
 def deployment(spec: Spec, service: Service) -> dict[str, Any]:
     k8s = spec.kubernetes
-    env_data = service_env(service)
+    env_data = service_env(spec, service)
     checksum = hashlib.sha256(json.dumps(env_data, sort_keys=True).encode()).hexdigest()[:16]
     env = [
         {

@@ -51,6 +51,30 @@ def test_deployment_follows_the_design(rendered):
     )
 
 
+def test_compose_and_kubernetes_get_the_same_tracing_env_from_the_tracing_section(rendered, stack):
+    from stackgen.targets.tracing_env import service_tracing_env
+
+    service = stack.spec.services[0]
+    expected = service_tracing_env(stack.spec, service)
+    assert expected["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318" and expected["TRACING_ENABLED"] == "true"
+    config = _doc(rendered, f"{BASE}/fugatto-audio-lab-configmap.yaml")["data"]
+    compose_env = _doc(rendered, names.COMPOSE_FILE)["services"][service.name]["environment"]
+    for env in (config, compose_env):
+        assert {k: v for k, v in env.items() if k in names.TRACING_ENV_VARS} == expected
+    # tracing off: only the switch, in both
+    off = stack.spec.model_copy(update={"tracing": stack.spec.tracing.model_copy(update={"enabled": False})})
+    assert kubernetes.service_env(off, service)["TRACING_ENABLED"] == "false"
+    assert not any(k.startswith("OTEL_") for k in kubernetes.service_env(off, service))
+
+
+def test_env_setting_a_tracing_variable_is_an_input_error(spec_variant):
+    spec = spec_variant(("      LOG_LEVEL: INFO\n", "      LOG_LEVEL: INFO\n      OTEL_SERVICE_NAME: audio\n"))
+    with pytest.raises(SpecError) as err:
+        load_stack(spec)
+    message = str(err.value)
+    assert "services[0].env.OTEL_SERVICE_NAME" in message and "set by the tracing section" in message
+
+
 def test_operator_resources_carry_the_spec_labels_and_the_generated_rules(rendered, stack):
     monitor = _doc(rendered, f"{BASE}/fugatto-audio-lab-servicemonitor.yaml")
     service = _doc(rendered, f"{BASE}/fugatto-audio-lab-service.yaml")
