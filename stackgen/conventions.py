@@ -52,9 +52,9 @@ PROMETHEUS_RULES_MOUNT = "/etc/prometheus/rules"
 ALERTMANAGER_CONFIG_MOUNT = "/etc/alertmanager/alertmanager.yml"
 LOGSTASH_SETTINGS_MOUNT = "/usr/share/logstash/config/logstash.yml"
 LOGSTASH_PIPELINES_MOUNT = "/usr/share/logstash/config/pipelines.yml"
-# The service writes its JSON log here (FUGATTO_LOG_DIR); Logstash reads the same volume here.
-SERVICE_LOG_DIR = "/var/log/fugatto"
-SERVICE_LOG_ENV = "FUGATTO_LOG_DIR"
+# The service's log folder and the variable naming it are spec facts (services[].logs.directory /
+# directory_env), read through stackgen.deployment.service_log_env; Logstash reads the same volume at
+# logstash_log_dir below.
 
 COMPOSE_FILE = "compose/docker-compose.yml"
 # The git-ignored folder at the repository root holding secret files, seen from generated/compose/.

@@ -26,7 +26,8 @@ def check_observability(spec: Spec, positions: Positions) -> Iterator[Problem]:
 
 
 def _check_env(service: Service, path: Path_, positions: Positions) -> Iterator[Problem]:
-    """A variable the tracing section sets may not also be set by hand (one source for each value)."""
+    """A variable the tracing or logs section sets may not also be set by hand (one source per value)."""
+    log_env = service.logs.directory_env if service.logs is not None else None
     for field in ("env", "secret_env"):
         for var in getattr(service, field):
             if var in names.TRACING_ENV_VARS:
@@ -34,6 +35,12 @@ def _check_env(service: Service, path: Path_, positions: Positions) -> Iterator[
                     (*path, field, var),
                     f"{var} is set by the tracing section (tracing.*) for every service; "
                     f"remove it from {field} and configure tracing there",
+                )
+            elif var == log_env:
+                yield positions.problem(
+                    (*path, field, var),
+                    f"{var} is set by the logs section (logs.directory_env = logs.directory); "
+                    f"remove it from {field} and set logs.directory instead",
                 )
 
 

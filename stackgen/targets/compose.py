@@ -13,7 +13,7 @@ from typing import Any
 
 from stackgen import conventions as names
 from stackgen.artifact import Artifact
-from stackgen.deployment import SecretFile, alertmanager_secret_files, service_secret_files
+from stackgen.deployment import SecretFile, alertmanager_secret_files, service_log_env, service_secret_files
 from stackgen.resolve import Stack
 from stackgen.serialize import yaml_artifact
 from stackgen.spec.models import Spec
@@ -90,7 +90,8 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
     services: dict[str, dict[str, Any]] = {}
     for service in spec.services:
         services[service.name] = _service(spec, service, publish, secret_mounts)
-        volumes[names.log_volume(service.name)] = {}
+        if service.logs is not None:
+            volumes[names.log_volume(service.name)] = {}
 
     prom, am = spec.prometheus, spec.alertmanager
     am_secrets = secret_mounts(alertmanager_secret_files(spec))
@@ -227,7 +228,7 @@ def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, 
     """The monitored service: built from its Dockerfile, tagged from the spec, GPU reserved when asked."""
     env = {
         **service.env,
-        names.SERVICE_LOG_ENV: names.SERVICE_LOG_DIR,
+        **service_log_env(service),
         **service_tracing_env(spec, service),
     }
     for var, ref in service.secret_env.items():
@@ -238,7 +239,6 @@ def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, 
         "image": str(service.image),
         "environment": env,
         "ports": [publish(service.ports.http), publish(service.ports.metrics)],
-        "volumes": [f"{names.log_volume(service.name)}:{names.SERVICE_LOG_DIR}"],
         # The image is Python; neither curl nor wget is assumed to be in it.
         "healthcheck": _healthcheck(
             [
@@ -252,6 +252,8 @@ def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, 
         ),
         "restart": "unless-stopped",
     }
+    if service.logs is not None:  # the log volume Logstash reads, at the log schema's folder
+        out["volumes"] = [f"{names.log_volume(service.name)}:{service.logs.directory}"]
     if service.build:
         out["build"] = {"context": names.COMPOSE_TO_REPO_ROOT, "dockerfile": service.build.dockerfile}
     if service.command:

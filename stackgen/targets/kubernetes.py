@@ -19,6 +19,7 @@ from stackgen.deployment import (
     SecretFile,
     alertmanager_secret_files,
     environment_alerts,
+    service_log_env,
     service_secret_files,
 )
 from stackgen.resolve import Stack
@@ -92,11 +93,12 @@ def namespace(spec: Spec) -> dict[str, Any]:
 def service_env(spec: Spec, service: Service) -> dict[str, str]:
     """Non-secret configuration of the service container (a ConfigMap, read with envFrom).
 
-    The same variables compose sets: `env`, the log folder, and the tracing section's environment.
+    The same variables compose sets: `env`, the log folder (`logs.directory_env`), and the tracing
+    section's environment.
     """
     return {
         **service.env,
-        names.SERVICE_LOG_ENV: names.SERVICE_LOG_DIR,
+        **service_log_env(service),
         **service_tracing_env(spec, service),
     }
 
@@ -164,6 +166,11 @@ def deployment(spec: Spec, service: Service) -> dict[str, Any]:
         for var, ref in sorted(service.secret_env.items())
         if ref.env
     ]
+    log_volumes: list[dict[str, Any]] = []
+    log_mounts: list[dict[str, Any]] = []
+    if service.logs is not None:  # at the log schema's folder, like compose
+        log_volumes = [{"name": "logs", "emptyDir": {}}]
+        log_mounts = [{"name": "logs", "mountPath": service.logs.directory}]
     secret_volumes, secret_mounts = _secret_volumes(
         "secrets", names.service_secret(service.name), service_secret_files(service)
     )
@@ -186,11 +193,7 @@ def deployment(spec: Spec, service: Service) -> dict[str, Any]:
             "runAsNonRoot": True,
         },
         # The service writes its log and temp files: writable emptyDirs under a read-only root.
-        "volumeMounts": [
-            {"name": "logs", "mountPath": names.SERVICE_LOG_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},
-            *secret_mounts,
-        ],
+        "volumeMounts": [*log_mounts, {"name": "tmp", "mountPath": "/tmp"}, *secret_mounts],
     }
     if service.command:
         container["args"] = list(service.command)
@@ -205,7 +208,7 @@ def deployment(spec: Spec, service: Service) -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": [{"name": "logs", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}, *secret_volumes],
+        "volumes": [*log_volumes, {"name": "tmp", "emptyDir": {}}, *secret_volumes],
     }
     if service.gpu:
         pod_spec["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]

@@ -33,7 +33,10 @@ def test_service_is_built_tagged_gpu_reserved_and_health_checked(rendered, stack
     assert svc["healthcheck"]["test"][-1] == "http://127.0.0.1:8000/health"
     assert svc["healthcheck"]["interval"] == "30s" and svc["healthcheck"]["retries"] == 3
     assert svc["environment"]["LOG_LEVEL"] == "INFO"
-    assert svc["environment"][names.SERVICE_LOG_ENV] == names.SERVICE_LOG_DIR
+    # the log folder comes from the log schema (services[].logs), the one place it is stated
+    logs = stack.spec.services[0].logs
+    assert svc["environment"]["FUGATTO_LOG_DIR"] == logs.directory == "/app/logs"
+    assert svc["volumes"] == ["fugatto-audio-lab-logs:/app/logs"]
     assert svc["ports"] == ["127.0.0.1:8000:8000", "127.0.0.1:8001:8001"]
 
 
@@ -151,6 +154,41 @@ def test_unpinned_image_and_public_port_fail_naming_them(tree, stack):
     assert "'kibana'" in messages and "kibana:latest" in messages and "not pinned" in messages
     assert "'jaeger'" in messages and "has no tag" in messages
     assert "'grafana' publishes '3000:3000' on all interfaces" in messages
+
+
+def test_logstash_must_mount_each_log_volume_where_the_pipeline_reads(tree, stack):
+    data = _load(tree)
+    volumes = data["services"]["logstash"]["volumes"]
+    good = "fugatto-audio-lab-logs:/var/log/stackgen/fugatto-audio-lab:ro"
+    volumes[volumes.index(good)] = "fugatto-audio-lab-logs:/var/log/elsewhere:ro"
+    _write(tree, data)
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any(
+        "'fugatto-audio-lab'" in m and "'/var/log/elsewhere'" in m
+        and "/var/log/stackgen/fugatto-audio-lab/fugatto_lab.log" in m
+        for m in messages
+    ), messages
+    volumes.remove("fugatto-audio-lab-logs:/var/log/elsewhere:ro")
+    _write(tree, data)
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any("'fugatto-audio-lab'" in m and "which Logstash does not mount" in m for m in messages), messages
+    data["services"]["fugatto-audio-lab"]["volumes"] = ["fugatto-audio-lab-logs:/tmp/logs"]
+    _write(tree, data)
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any("'fugatto-audio-lab' mounts no volume at its log folder '/app/logs'" in m for m in messages)
+
+
+def test_env_setting_the_log_folder_variable_is_an_input_error(spec_variant):
+    from stackgen.errors import SpecError
+    from stackgen.resolve import load_stack
+
+    spec = spec_variant(("      LOG_LEVEL: INFO\n", "      LOG_LEVEL: INFO\n      FUGATTO_LOG_DIR: /var/log/x\n"))
+    try:
+        load_stack(spec)
+    except SpecError as err:
+        assert "services[0].env.FUGATTO_LOG_DIR" in str(err) and "set by the logs section" in str(err)
+    else:
+        raise AssertionError("FUGATTO_LOG_DIR in env was accepted")
 
 
 def test_scrape_target_must_name_a_compose_service_and_its_metrics_port(tree, stack):

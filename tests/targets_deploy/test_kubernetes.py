@@ -43,11 +43,11 @@ def test_deployment_follows_the_design(rendered):
     assert container["resources"]["limits"] == {"cpu": "4000m", "memory": "8Gi", "nvidia.com/gpu": 1}
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
-    assert {m["mountPath"] for m in container["volumeMounts"]} == {names.SERVICE_LOG_DIR, "/tmp"}
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/app/logs", "/tmp"}  # logs.directory
     assert container["envFrom"] == [{"configMapRef": {"name": "fugatto-audio-lab-config"}}]
     config = _doc(rendered, f"{BASE}/fugatto-audio-lab-configmap.yaml")
     assert (
-        config["data"]["LOG_LEVEL"] == "INFO" and config["data"]["FUGATTO_LOG_DIR"] == names.SERVICE_LOG_DIR
+        config["data"]["LOG_LEVEL"] == "INFO" and config["data"]["FUGATTO_LOG_DIR"] == "/app/logs"
     )
 
 
