@@ -18,7 +18,6 @@ from stackgen.artifact import Artifact
 from stackgen.deployment import (
     SecretFile,
     alertmanager_secret_files,
-    environment_alerts,
     service_log_env,
     service_secret_files,
 )
@@ -28,7 +27,7 @@ from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, ResourceAmounts, Resources, Service
 from stackgen.targets.alertmanager import config as alertmanager_config
-from stackgen.targets.prometheus import alert_rule
+from stackgen.targets.prometheus import rule_groups_of
 from stackgen.targets.tracing_env import service_tracing_env
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
@@ -45,7 +44,7 @@ def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
         base[f"{service.name}-service.yaml"] = k8s_service(spec, service)
         base[f"{service.name}-pdb.yaml"] = pdb(spec, service)
         base[f"{service.name}-servicemonitor.yaml"] = service_monitor(spec, service)
-        if service.alerts:
+        if rule_groups_of(spec, service):
             base[f"{service.name}-prometheusrule.yaml"] = prometheus_rule(spec, service, None)
         if service.name in spec.kubernetes.autoscaling:
             base[f"{service.name}-hpa.yaml"] = hpa(spec, service)
@@ -313,22 +312,13 @@ def service_monitor(spec: Spec, service: Service) -> dict[str, Any]:
     }
 
 
-def rule_groups(spec: Spec, service: Service, env: Environment | None) -> list[dict[str, Any]]:
-    """The service's alert groups with an environment's thresholds (none: exactly prometheus/rules)."""
-    return [
-        {
-            "name": names.alert_group(service.name),
-            "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)],
-        }
-    ]
-
-
 def prometheus_rule(spec: Spec, service: Service, env: Environment | None) -> dict[str, Any]:
     return {
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
         "metadata": _meta(spec, service.name, {**selector_labels(service), **spec.kubernetes.rule_labels}),
-        "spec": {"groups": rule_groups(spec, service, env)},
+        # Every group of every rule file of the service; env applies its alert thresholds.
+        "spec": {"groups": rule_groups_of(spec, service, env)},
     }
 
 
@@ -415,7 +405,7 @@ def overlay(spec: Spec, env: Environment, header: str) -> list[Artifact]:
                 "metadata": {"name": service.name, "namespace": spec.kubernetes.namespace},
                 "spec": patch_spec,
             }
-        if override.alert_thresholds and service.alerts:
+        if override.alert_thresholds and rule_groups_of(spec, service):
             rule = prometheus_rule(spec, service, env)
             files[f"{service.name}-prometheusrule-patch.yaml"] = {
                 "apiVersion": rule["apiVersion"],

@@ -232,3 +232,39 @@ def test_bad_environment_overrides_are_input_errors(spec_variant, edit, message)
         load_stack(spec_variant(edit))
     text = str(err.value)
     assert message in text and "environments[0].services." in text
+
+
+def test_prometheus_rule_carries_every_rule_file_of_the_service(stack, tmp_path, monkeypatch):
+    """A second rule file (as the SLO branch adds) reaches the PrometheusRule, the base and the overlays,
+    with environment thresholds still applied to the alert group; the validator reads both files."""
+    from stackgen.targets import prometheus
+
+    original = prometheus.rule_file_groups
+    slo_file = "prometheus/rules/fugatto-audio-lab-slos.yml"
+    slo_group = {
+        "name": "fugatto-audio-lab-slos",
+        "rules": [{"record": "slo:sli_error:ratio_rate5m", "expr": "vector(0)"}],
+    }
+
+    def with_slos(spec, service, env=None):
+        return {**original(spec, service, env), slo_file: [slo_group]}
+
+    monkeypatch.setattr(prometheus, "rule_file_groups", with_slos)
+    root = tmp_path / "generated"
+    write_tree(root, render_stack(stack))
+    assert _doc(root, slo_file)["groups"] == [slo_group]
+    assert "rules/fugatto-audio-lab-slos.yml" in _doc(root, names.PROMETHEUS_CONFIG)["rule_files"]
+    base = _doc(root, f"{BASE}/fugatto-audio-lab-prometheusrule.yaml")["spec"]["groups"]
+    assert base == _doc(root, names.alert_rules_file("fugatto-audio-lab"))["groups"] + [slo_group]
+    dev = _doc(root, "k8s/overlays/dev/fugatto-audio-lab-prometheusrule-patch.yaml")["spec"]["groups"]
+    assert [g["name"] for g in dev] == ["fugatto-audio-lab.alerts", "fugatto-audio-lab-slos"]
+    assert {r["alert"]: r for r in dev[0]["rules"]}["HighErrorRate"]["expr"].endswith("> 0.2")
+    docs = [_doc(root, str(p.relative_to(root))) for p in (root / BASE).glob("*prometheusrule.yaml")]
+    assert k8s_check.rules_match_prometheus(root, stack, docs) == []
+    # a PrometheusRule without the second file's group is reported
+    (root / slo_file).write_text(yaml.safe_dump({"groups": [slo_group, {"name": "extra", "rules": []}]}))
+    problems = k8s_check.rules_match_prometheus(root, stack, docs)
+    assert problems == [
+        "PrometheusRule 'fugatto-audio-lab' groups differ from "
+        "prometheus/rules/fugatto-audio-lab-alerts.yml, prometheus/rules/fugatto-audio-lab-slos.yml"
+    ]
