@@ -52,9 +52,9 @@ PROMETHEUS_RULES_MOUNT = "/etc/prometheus/rules"
 ALERTMANAGER_CONFIG_MOUNT = "/etc/alertmanager/alertmanager.yml"
 LOGSTASH_SETTINGS_MOUNT = "/usr/share/logstash/config/logstash.yml"
 LOGSTASH_PIPELINES_MOUNT = "/usr/share/logstash/config/pipelines.yml"
-# The service writes its JSON log here (FUGATTO_LOG_DIR); Logstash reads the same volume here.
-SERVICE_LOG_DIR = "/var/log/fugatto"
-SERVICE_LOG_ENV = "FUGATTO_LOG_DIR"
+# The service's log folder and the variable naming it are spec facts (services[].logs.directory /
+# directory_env), read through stackgen.deployment.service_log_env; Logstash reads the same volume at
+# logstash_log_dir below.
 
 COMPOSE_FILE = "compose/docker-compose.yml"
 # The git-ignored folder at the repository root holding secret files, seen from generated/compose/.
@@ -182,9 +182,14 @@ def index_patterns(service_name: str) -> list[str]:
     return [f"{service_name}-logs-*", f"{service_name}-errors-*"]
 
 
+def logstash_log_dir(log_mount: str, service_name: str) -> str:
+    """Where a deployment mounts the service's log folder in Logstash: <log_mount>/<service>."""
+    return f"{log_mount}/{service_name}"
+
+
 def logstash_log_path(log_mount: str, service_name: str, file: str) -> str:
-    """The service's log file as Logstash sees it: its log folder mounted at <log_mount>/<service>/."""
-    return f"{log_mount}/{service_name}/{file}"
+    """The service's log file as Logstash sees it: the file inside logstash_log_dir."""
+    return f"{logstash_log_dir(log_mount, service_name)}/{file}"
 
 
 def logstash_sincedb(service_name: str) -> str:
@@ -252,3 +257,14 @@ def histogram_le(bound: float) -> str:
         mantissa = f"{text[0]}.{text[1:dot]}".rstrip("0.")
         return f"{mantissa}e+0{dot - 1}"
     return text
+# The service environment the tracing section owns (stackgen.targets.tracing_env); a service's `env`
+# may not set them (resolve reports it), so the spec has one source for each.
+TRACING_ENABLED_ENV = "TRACING_ENABLED"
+TRACING_ENV_VARS = (
+    TRACING_ENABLED_ENV,
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_SERVICE_NAME",
+)

@@ -48,6 +48,18 @@ def _files(refs: list[SecretRef | None]) -> list[SecretFile]:
     return [SecretFile(posixpath.basename(p), p) for p in paths]
 
 
+def service_log_env(service: Service) -> dict[str, str]:
+    """The variable telling the service its log folder (`logs.directory_env` = `logs.directory`), if any.
+
+    The folder is the log schema's `directory`; the deploy targets mount the service's log volume there,
+    so the spec states it once.
+    """
+    logs = service.logs
+    if logs is None or logs.directory_env is None:
+        return {}
+    return {logs.directory_env: logs.directory}
+
+
 def override_alert(alert: Alert, threshold: float) -> Alert:
     """The alert with another threshold, validated like spec input (ranges, kinds)."""
     if alert.kind not in THRESHOLD_KINDS:

@@ -203,3 +203,27 @@ def _names_in(value: Tree | None, hash_keys_only: bool = False) -> list[FieldRea
     if value.data == "array" and not hash_keys_only:
         return [r for child in value.children if isinstance(child, Tree) for r in _names_in(child)]
     return []
+
+
+def file_input_paths(tree: Tree) -> list[str]:
+    """The paths the pipeline's `file` inputs tail (strings or arrays of strings under `input { file }`).
+
+    The compose check compares them with the folders it mounts into Logstash.
+    """
+    paths: list[str] = []
+    for section in tree.children:
+        if not isinstance(section, Tree) or section.data != "section" or str(section.children[0]) != "input":
+            continue
+        for plugin in section.iter_subtrees():
+            if plugin.data != "plugin" or str(plugin.children[0]) != "file":
+                continue
+            for attribute in plugin.children[1:]:
+                if not isinstance(attribute, Tree) or attribute.data != "attribute":
+                    continue
+                key_node, value = attribute.children
+                key = _unquote(key_node.children[0]) if isinstance(key_node, Tree) else str(key_node)
+                if key != "path":
+                    continue
+                values = value.children if value.data == "array" else [value]
+                paths += [_unquote(v.children[0]) for v in values if isinstance(v, Tree) and v.data == "string"]
+    return paths

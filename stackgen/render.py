@@ -12,7 +12,6 @@ TARGETS = (
     "schema",
     "prometheus",
     "prometheus_tests",
-    "slo_rules",
     "slo_tests",
     "alertmanager",
     "alertmanager_tests",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from stackgen import conventions as names
 from stackgen.errors import Problem
 from stackgen.promql_check import BUILTIN_SERIES, PromQLError, is_recording_rule, selected_metrics
 from stackgen.spec.grafana import GaugePanel, PromQLPanel, QuantilePanel, RatePanel, RatioPanel, StatPanel
@@ -21,6 +22,26 @@ def check_observability(spec: Spec, positions: Positions) -> Iterator[Problem]:
             yield from _check_panel(service, panel, ("services", i, "dashboards", "panels", j), positions)
         if service.logs is not None:
             yield from _check_logs(service, ("services", i, "logs"), positions)
+        yield from _check_env(service, ("services", i), positions)
+
+
+def _check_env(service: Service, path: Path_, positions: Positions) -> Iterator[Problem]:
+    """A variable the tracing or logs section sets may not also be set by hand (one source per value)."""
+    log_env = service.logs.directory_env if service.logs is not None else None
+    for field in ("env", "secret_env"):
+        for var in getattr(service, field):
+            if var in names.TRACING_ENV_VARS:
+                yield positions.problem(
+                    (*path, field, var),
+                    f"{var} is set by the tracing section (tracing.*) for every service; "
+                    f"remove it from {field} and configure tracing there",
+                )
+            elif var == log_env:
+                yield positions.problem(
+                    (*path, field, var),
+                    f"{var} is set by the logs section (logs.directory_env = logs.directory); "
+                    f"remove it from {field} and set logs.directory instead",
+                )
 
 
 def _metric_types(panel) -> tuple[str, ...]:

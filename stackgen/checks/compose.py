@@ -2,8 +2,9 @@
 
 Every bind mount must name a file or folder the render produced; every image is pinned; published
 ports bind to loopback; secrets come from the git-ignored secrets/ folder, never from generated/;
-`service_healthy` dependencies have a health check; and the Prometheus config the stack mounts
-scrapes each target by a compose service name and a port that service listens on.
+`service_healthy` dependencies have a health check; the Prometheus config the stack mounts
+scrapes each target by a compose service name and a port that service listens on; and Logstash
+mounts each service's log volume at the folder the generated pipeline tails.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import yaml
 from stackgen import conventions as names
 from stackgen.checks import Finding
 from stackgen.checks.tools import ToolMissing, find_python_cli, missing_finding, output_of, run
+from stackgen.logstash_grammar import LogstashSyntaxError, file_input_paths, parse
 from stackgen.resolve import Stack
-from stackgen.spec.deploy import image_problem
+from stackgen.spec.server import image_problem
 
 FILE = names.COMPOSE_FILE
 
@@ -30,6 +32,7 @@ def validate(root: Path, stack: Stack) -> list[Finding]:
     findings = _schema(root)
     compose = yaml.safe_load(path.read_text(encoding="utf-8"))
     findings += [Finding(FILE, "compose", message) for message in references(root, compose)]
+    findings += [Finding(FILE, "compose", message) for message in log_mounts(root, compose, stack)]
     return findings
 
 
@@ -134,4 +137,58 @@ def scrape_targets(root: Path, services: dict[str, Any]) -> list[str]:
                         f"scrape job {job['job_name']!r} targets {target!r}, but service {host!r} "
                         f"does not listen on port {port} (ports: {', '.join(sorted(listening))})"
                     )
+    return problems
+
+
+def _mounts(svc: dict[str, Any]) -> dict[str, str]:
+    """A compose service's named-volume mounts: volume -> folder in the container."""
+    out = {}
+    for volume in svc.get("volumes", []):
+        source, _, rest = volume.partition(":")
+        if not source.startswith((".", "/")):
+            out[source] = rest.split(":", 1)[0]
+    return out
+
+
+def log_mounts(root: Path, compose: dict[str, Any], stack: Stack) -> list[str]:
+    """Each service's log volume, mounted at its log folder, is mounted into Logstash at the folder the
+    generated pipeline tails (<log_mount>/<service>/<file>); otherwise Logstash silently ships nothing."""
+    logging = stack.spec.logging
+    shipped = [s for s in stack.spec.services if s.logs is not None]
+    if logging.input != "file" or not shipped:
+        return []
+    services: dict[str, Any] = compose.get("services", {})
+    logstash = services.get(logging.logstash.host)
+    if logstash is None:
+        return [f"no Logstash service {logging.logstash.host!r} to ship the logs of {shipped[0].name!r}"]
+    pipeline = Path(root) / names.LOGSTASH_PIPELINE
+    try:
+        tailed = file_input_paths(parse(pipeline.read_text(encoding="utf-8")))
+    except (OSError, LogstashSyntaxError):
+        return []  # a missing or broken pipeline is the logstash check's finding
+    logstash_mounts = _mounts(logstash)
+    problems = []
+    for service in shipped:
+        logs = service.logs
+        assert logs is not None
+        writer = services.get(service.name, {})
+        volume = next((v for v, folder in _mounts(writer).items() if folder == logs.directory), None)
+        if volume is None:
+            problems.append(
+                f"service {service.name!r} mounts no volume at its log folder {logs.directory!r}, "
+                "so Logstash cannot read its log"
+            )
+            continue
+        folder = logstash_mounts.get(volume)
+        if folder is None:
+            problems.append(
+                f"service {service.name!r} writes its log to volume {volume!r}, which Logstash does not mount"
+            )
+            continue
+        expected = posixpath.join(folder, logs.file)
+        if expected not in tailed:
+            problems.append(
+                f"service {service.name!r}: Logstash mounts its log volume {volume!r} at {folder!r}, but the "
+                f"pipeline tails {', '.join(map(repr, tailed)) or 'nothing'}, not {expected!r}"
+            )
     return problems

@@ -18,7 +18,8 @@ from stackgen import conventions as names
 from stackgen.checks import Finding
 from stackgen.checks.tools import ToolMissing, find, find_python_cli, missing_finding, output_of, run
 from stackgen.resolve import Stack
-from stackgen.spec.deploy import image_problem
+from stackgen.spec.server import image_problem
+from stackgen.targets import prometheus
 
 OPERATOR_GROUP = "monitoring.coreos.com/"
 
@@ -219,21 +220,24 @@ def _check_rules(label: str, docs: list[dict[str, Any]]) -> list[Finding]:
 
 
 def rules_match_prometheus(root: Path, stack: Stack, docs: list[dict[str, Any]]) -> list[str]:
-    """The base's PrometheusRules carry exactly the generated Prometheus rule groups."""
+    """The base's PrometheusRules carry exactly the groups of the service's generated rule files.
+
+    The expected groups are read from the rendered files (all rule files of the service, in order),
+    not recomputed, so a PrometheusRule that drifts from what Prometheus loads is caught.
+    """
     problems = []
     rules = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "PrometheusRule"}
     for service in stack.spec.services:
-        if not service.alerts:
+        files = list(prometheus.rule_file_groups(stack.spec, service))
+        if not files:
             continue
-        file = root / names.alert_rules_file(service.name)
-        expected = yaml.safe_load(file.read_text(encoding="utf-8"))["groups"] if file.exists() else None
+        expected: list[Any] = []
+        for file in files:
+            path = root / file
+            expected += yaml.safe_load(path.read_text(encoding="utf-8"))["groups"] if path.exists() else [None]
         rule = rules.get(service.name)
         if rule is None:
-            problems.append(
-                f"no PrometheusRule {service.name!r} for the rules in {names.alert_rules_file(service.name)}"
-            )
+            problems.append(f"no PrometheusRule {service.name!r} for the rules in {', '.join(files)}")
         elif rule.get("spec", {}).get("groups") != expected:
-            problems.append(
-                f"PrometheusRule {service.name!r} groups differ from {names.alert_rules_file(service.name)}"
-            )
+            problems.append(f"PrometheusRule {service.name!r} groups differ from {', '.join(files)}")
     return problems

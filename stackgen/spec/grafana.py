@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from stackgen.spec.alerts import Selector
-from stackgen.spec.types import Duration, LabelName, Matcher, MetricName, Port, StrictModel
+from stackgen.spec.server import Host, PinnedImage
+from stackgen.spec.types import Duration, LabelName, Matcher, MetricName, Port, SecretRef, StrictModel
 
 Display = Literal["timeseries", "stat", "gauge"]
 # Grafana unit ids (a subset); an unknown id silently renders as a plain number, so the set is closed.
@@ -138,11 +139,15 @@ class ServiceDashboards(StrictModel):
 
 
 class Grafana(StrictModel):
-    """The Grafana server the dashboards are provisioned into."""
+    """The Grafana server the dashboards are provisioned into (the only place its image/host/port live)."""
 
-    image: str = "grafana/grafana:11.3.0"
-    host: str = "grafana"
+    image: PinnedImage = "grafana/grafana:11.3.0"
+    host: Host = "grafana"
     port: Port = 3000
+    admin_password: SecretRef = Field(
+        default_factory=lambda: SecretRef(file="/run/secrets/grafana-admin-password"),
+        description="Grafana reads it through GF_SECURITY_ADMIN_PASSWORD__FILE; there is no default password",
+    )
     url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*[^\s/])?$")] = Field(
         "http://localhost:3000", description="external base URL, used in alert dashboard_url annotations"
     )

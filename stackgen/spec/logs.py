@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from stackgen.spec.server import Server
 from stackgen.spec.types import Port, StrictModel
 
 FieldName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
@@ -69,12 +70,19 @@ class Logging(StrictModel):
         "/var/log/stackgen",
         description="where service log folders are mounted in Logstash: <log_mount>/<service>/",
     )
-    logstash_image: str = "docker.elastic.co/logstash/logstash:8.15.3"
-    logstash_host: str = "logstash"
-    elasticsearch_image: str = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
-    elasticsearch_host: str = "elasticsearch"
-    elasticsearch_port: Port = 9200
-    kibana_image: str = "docker.elastic.co/kibana/kibana:8.15.3"
-    kibana_port: Port = 5601
+    logstash: Server = Field(
+        default_factory=lambda: Server(
+            image="docker.elastic.co/logstash/logstash:8.15.3", host="logstash", port=9600
+        ),
+        description="port: the monitoring API (health checks)",
+    )
+    elasticsearch: Server = Field(
+        default_factory=lambda: Server(
+            image="docker.elastic.co/elasticsearch/elasticsearch:8.15.3", host="elasticsearch", port=9200
+        )
+    )
+    kibana: Server = Field(
+        default_factory=lambda: Server(image="docker.elastic.co/kibana/kibana:8.15.3", host="kibana", port=5601)
+    )
     shards: int = Field(1, ge=1)
     replicas: int = Field(0, ge=0, description="0 for a single-node cluster")

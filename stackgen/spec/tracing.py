@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from stackgen.spec.server import Server
 from stackgen.spec.types import Port, StrictModel
+
+
+class Jaeger(Server):
+    """Jaeger all-in-one: `port` is the UI/query port (Grafana's datasource), plus its OTLP receivers."""
+
+    otlp_grpc_port: Port = 4317
+    otlp_http_port: Port = 4318
 
 
 class Tracing(StrictModel):
@@ -14,12 +22,19 @@ class Tracing(StrictModel):
 
     enabled: bool = True
     sampler_ratio: float = Field(1.0, ge=0, le=1, description="parent-based trace-id ratio sampler argument")
-    otlp_endpoint: Annotated[str, Field(pattern=r"^https?://\S+$")] = Field(
-        "http://jaeger:4318", description="OTLP endpoint the services export to"
+    otlp_endpoint: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = Field(
+        None,
+        description="OTLP endpoint the services export to; default: the Jaeger OTLP receiver of otlp_protocol",
     )
     otlp_protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
-    jaeger_image: str = "jaegertracing/all-in-one:1.62.0"
-    jaeger_host: str = "jaeger"
-    jaeger_ui_port: Port = 16686
-    otlp_http_port: Port = 4318
-    otlp_grpc_port: Port = 4317
+    jaeger: Jaeger = Field(
+        default_factory=lambda: Jaeger(image="jaegertracing/all-in-one:1.62.0", host="jaeger", port=16686)
+    )
+
+    @property
+    def endpoint(self) -> str:
+        """The OTLP endpoint in effect: the explicit one, else Jaeger's receiver for the protocol."""
+        if self.otlp_endpoint:
+            return self.otlp_endpoint
+        port = self.jaeger.otlp_http_port if self.otlp_protocol == "http/protobuf" else self.jaeger.otlp_grpc_port
+        return f"http://{self.jaeger.host}:{port}"

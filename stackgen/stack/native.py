@@ -255,8 +255,10 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
     for service in spec.services:
         http, metrics = _free_port(), _free_port()
         addr[service.name] = f"127.0.0.1:{metrics}"
-        env = {**service.env, "FUGATTO_FAULTS_ENABLED": "true", "FUGATTO_LOG_DIR": str(log_dir / service.name),
-               "TRACING_ENABLED": "false"}  # no trace backend runs natively
+        env = {**service.env, "FUGATTO_FAULTS_ENABLED": "true",
+               names.TRACING_ENABLED_ENV: "false"}  # no trace backend runs natively
+        if service.logs and service.logs.directory_env:
+            env[service.logs.directory_env] = str(log_dir / service.name)
         components.append(Component(service.name, _service_argv(service, http, metrics), f"http://127.0.0.1:{http}",
                                     f"http://127.0.0.1:{http}{service.probes.readiness.path}", env))
     webhook_url = f"http://127.0.0.1:{ports[WEBHOOK]}"

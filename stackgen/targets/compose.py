@@ -13,11 +13,12 @@ from typing import Any
 
 from stackgen import conventions as names
 from stackgen.artifact import Artifact
-from stackgen.deployment import SecretFile, alertmanager_secret_files, service_secret_files
+from stackgen.deployment import SecretFile, alertmanager_secret_files, service_log_env, service_secret_files
 from stackgen.resolve import Stack
 from stackgen.serialize import yaml_artifact
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, Service
+from stackgen.targets.tracing_env import service_tracing_env
 
 
 def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
@@ -75,7 +76,6 @@ def _healthy(*services: str) -> dict[str, Any]:
 
 def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
     bind = spec.compose.bind_address
-    comp = spec.compose.components
     secrets: dict[str, dict[str, str]] = {}
     volumes: dict[str, dict[str, Any]] = {}
 
@@ -90,7 +90,8 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
     services: dict[str, dict[str, Any]] = {}
     for service in spec.services:
         services[service.name] = _service(spec, service, publish, secret_mounts)
-        volumes[names.log_volume(service.name)] = {}
+        if service.logs is not None:
+            volumes[names.log_volume(service.name)] = {}
 
     prom, am = spec.prometheus, spec.alertmanager
     am_secrets = secret_mounts(alertmanager_secret_files(spec))
@@ -125,41 +126,20 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
     }
     volumes["prometheus-data"] = {}
 
-    grafana_volumes = ["grafana-data:/var/lib/grafana"]
-    if _has_dir(produced, names.GRAFANA_PROVISIONING_DIR):
-        grafana_volumes.append(_mount(names.GRAFANA_PROVISIONING_DIR, names.GRAFANA_PROVISIONING_MOUNT))
-    if _has_dir(produced, names.GRAFANA_DASHBOARDS_DIR):
-        grafana_volumes.append(_mount(names.GRAFANA_DASHBOARDS_DIR, names.GRAFANA_DASHBOARDS_MOUNT))
-    password = comp.grafana.admin_password
-    grafana_env = {"GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_USERS_ALLOW_SIGN_UP": "false"}
-    grafana: dict[str, Any] = {
-        "image": comp.grafana.image,
-        "volumes": grafana_volumes,
-        "ports": [publish(comp.grafana.port)],
-        "healthcheck": _healthcheck(_wget(comp.grafana.port, "/api/health")),
-        "depends_on": _healthy(prom.host),
-        "restart": "unless-stopped",
-    }
-    if password.file:
-        grafana_env["GF_SECURITY_ADMIN_PASSWORD__FILE"] = password.file
-        grafana["secrets"] = secret_mounts([SecretFile(posixpath.basename(password.file), password.file)])
-    else:  # an env reference: taken from the user's shell or .env, never written here
-        grafana_env["GF_SECURITY_ADMIN_PASSWORD"] = (
-            f"${{{password.env}:?set {password.env} (see .env.example)}}"
-        )
-    grafana["environment"] = grafana_env
-    services["grafana"] = grafana
+    services[spec.grafana.host] = _grafana(spec, produced, publish, secret_mounts)
     volumes["grafana-data"] = {}
 
+    logging = spec.logging
+    es, logstash, kibana = logging.elasticsearch, logging.logstash, logging.kibana
     logs_profiles = [names.PROFILE_LOGS, names.PROFILE_ALL]
-    es = comp.elasticsearch
-    services["elasticsearch"] = {
+    heap = spec.compose.elasticsearch_heap
+    services[es.host] = {
         "image": es.image,
         "profiles": list(logs_profiles),
         "environment": {
             "discovery.type": "single-node",
             "xpack.security.enabled": "false",  # bound to 127.0.0.1 only; see docs/deploy.md
-            "ES_JAVA_OPTS": f"-Xms{spec.compose.elasticsearch_heap} -Xmx{spec.compose.elasticsearch_heap}",
+            "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
         },
         "volumes": ["elasticsearch-data:/usr/share/elasticsearch/data"],
         "ports": [publish(es.port)],
@@ -167,8 +147,11 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
         "restart": "unless-stopped",
     }
     volumes["elasticsearch-data"] = {}
+    # Each service's log volume at the folder the generated pipeline tails (checks.compose verifies it).
     logstash_volumes = [
-        f"{names.log_volume(s.name)}:{spec.logging.log_mount}/{s.name}:ro" for s in spec.services
+        f"{names.log_volume(s.name)}:{names.logstash_log_dir(logging.log_mount, s.name)}:ro"
+        for s in spec.services
+        if s.logs is not None
     ]
     if _has_dir(produced, names.LOGSTASH_PIPELINE_DIR):
         logstash_volumes.append(_mount(names.LOGSTASH_PIPELINE_DIR, names.LOGSTASH_PIPELINE_MOUNT))
@@ -180,27 +163,27 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
             logstash_volumes.append(_mount(file, target))
     if _has_dir(produced, names.ELASTICSEARCH_DIR):
         logstash_volumes.append(_mount(names.ELASTICSEARCH_DIR, names.LOGSTASH_TEMPLATES_MOUNT))
-    services["logstash"] = {
-        "image": comp.logstash.image,
+    services[logstash.host] = {
+        "image": logstash.image,
         "profiles": list(logs_profiles),
-        "environment": {"ELASTICSEARCH_HOSTS": f"http://elasticsearch:{es.port}"},
+        "environment": {"ELASTICSEARCH_HOSTS": es.url},
         "volumes": sorted(logstash_volumes),
-        "ports": [publish(comp.logstash.port)],
-        "healthcheck": _healthcheck(_curl(comp.logstash.port, "/")),
-        "depends_on": _healthy("elasticsearch"),
+        "ports": [publish(logstash.port)],
+        "healthcheck": _healthcheck(_curl(logstash.port, "/")),
+        "depends_on": _healthy(es.host),
         "restart": "unless-stopped",
     }
-    services["kibana"] = {
-        "image": comp.kibana.image,
+    services[kibana.host] = {
+        "image": kibana.image,
         "profiles": list(logs_profiles),
-        "environment": {"ELASTICSEARCH_HOSTS": f"http://elasticsearch:{es.port}"},
-        "ports": [publish(comp.kibana.port)],
-        "healthcheck": _healthcheck(_curl(comp.kibana.port, "/api/status")),
-        "depends_on": _healthy("elasticsearch"),
+        "environment": {"ELASTICSEARCH_HOSTS": es.url},
+        "ports": [publish(kibana.port)],
+        "healthcheck": _healthcheck(_curl(kibana.port, "/api/status")),
+        "depends_on": _healthy(es.host),
         "restart": "unless-stopped",
     }
-    jaeger = comp.jaeger
-    services["jaeger"] = {
+    jaeger = spec.tracing.jaeger
+    services[jaeger.host] = {
         "image": jaeger.image,
         "profiles": [names.PROFILE_TRACES, names.PROFILE_ALL],
         "environment": {"COLLECTOR_OTLP_ENABLED": "true"},
@@ -214,14 +197,39 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
     return out
 
 
+def _grafana(spec: Spec, produced: list[str], publish, secret_mounts) -> dict[str, Any]:
+    """Grafana with the generated provisioning and dashboards; the admin password only by reference."""
+    grafana, prom = spec.grafana, spec.prometheus
+    grafana_volumes = ["grafana-data:/var/lib/grafana"]
+    if _has_dir(produced, names.GRAFANA_PROVISIONING_DIR):
+        grafana_volumes.append(_mount(names.GRAFANA_PROVISIONING_DIR, names.GRAFANA_PROVISIONING_MOUNT))
+    if _has_dir(produced, names.GRAFANA_DASHBOARDS_DIR):
+        grafana_volumes.append(_mount(names.GRAFANA_DASHBOARDS_DIR, names.GRAFANA_DASHBOARDS_MOUNT))
+    password = grafana.admin_password
+    env = {"GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_USERS_ALLOW_SIGN_UP": "false"}
+    out: dict[str, Any] = {
+        "image": grafana.image,
+        "volumes": grafana_volumes,
+        "ports": [publish(grafana.port)],
+        "healthcheck": _healthcheck(_wget(grafana.port, "/api/health")),
+        "depends_on": _healthy(prom.host),
+        "restart": "unless-stopped",
+    }
+    if password.file:
+        env["GF_SECURITY_ADMIN_PASSWORD__FILE"] = password.file
+        out["secrets"] = secret_mounts([SecretFile(posixpath.basename(password.file), password.file)])
+    else:  # an env reference: taken from the user's shell or .env, never written here
+        env["GF_SECURITY_ADMIN_PASSWORD"] = f"${{{password.env}:?set {password.env} (see .env.example)}}"
+    out["environment"] = env
+    return out
+
+
 def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, Any]:
     """The monitored service: built from its Dockerfile, tagged from the spec, GPU reserved when asked."""
-    jaeger = spec.compose.components.jaeger
     env = {
         **service.env,
-        names.SERVICE_LOG_ENV: names.SERVICE_LOG_DIR,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://jaeger:{jaeger.otlp_http_port}",
-        "OTEL_SERVICE_NAME": service.name,
+        **service_log_env(service),
+        **service_tracing_env(spec, service),
     }
     for var, ref in service.secret_env.items():
         if ref.env:  # passed through from the user's shell or .env; the value never lands here
@@ -231,7 +239,6 @@ def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, 
         "image": str(service.image),
         "environment": env,
         "ports": [publish(service.ports.http), publish(service.ports.metrics)],
-        "volumes": [f"{names.log_volume(service.name)}:{names.SERVICE_LOG_DIR}"],
         # The image is Python; neither curl nor wget is assumed to be in it.
         "healthcheck": _healthcheck(
             [
@@ -245,6 +252,8 @@ def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, 
         ),
         "restart": "unless-stopped",
     }
+    if service.logs is not None:  # the log volume Logstash reads, at the log schema's folder
+        out["volumes"] = [f"{names.log_volume(service.name)}:{service.logs.directory}"]
     if service.build:
         out["build"] = {"context": names.COMPOSE_TO_REPO_ROOT, "dockerfile": service.build.dockerfile}
     if service.command:

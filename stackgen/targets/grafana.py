@@ -74,7 +74,7 @@ def datasources(spec: Spec) -> dict[str, Any]:
                 "type": "elasticsearch",
                 "uid": names.ELASTICSEARCH_DATASOURCE_UID,
                 "access": "proxy",
-                "url": f"http://{logging.elasticsearch_host}:{logging.elasticsearch_port}",
+                "url": logging.elasticsearch.url,
                 "editable": False,
                 "jsonData": es,
             }
@@ -86,7 +86,7 @@ def datasources(spec: Spec) -> dict[str, Any]:
             "uid": names.JAEGER_DATASOURCE_UID,
             "access": "proxy",
             "editable": False,
-            "url": f"http://{tracing.jaeger_host}:{tracing.jaeger_ui_port}",
+            "url": tracing.jaeger.url,
             "jsonData": {},
         }
         if logs is not None and logs.trace_id_field:

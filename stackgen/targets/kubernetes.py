@@ -18,7 +18,7 @@ from stackgen.artifact import Artifact
 from stackgen.deployment import (
     SecretFile,
     alertmanager_secret_files,
-    environment_alerts,
+    service_log_env,
     service_secret_files,
 )
 from stackgen.resolve import Stack
@@ -27,7 +27,8 @@ from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, ResourceAmounts, Resources, Service
 from stackgen.targets.alertmanager import config as alertmanager_config
-from stackgen.targets.prometheus import alert_rule
+from stackgen.targets.prometheus import rule_groups_of
+from stackgen.targets.tracing_env import service_tracing_env
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -43,7 +44,7 @@ def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
         base[f"{service.name}-service.yaml"] = k8s_service(spec, service)
         base[f"{service.name}-pdb.yaml"] = pdb(spec, service)
         base[f"{service.name}-servicemonitor.yaml"] = service_monitor(spec, service)
-        if service.alerts:
+        if rule_groups_of(spec, service):
             base[f"{service.name}-prometheusrule.yaml"] = prometheus_rule(spec, service, None)
         if service.name in spec.kubernetes.autoscaling:
             base[f"{service.name}-hpa.yaml"] = hpa(spec, service)
@@ -88,9 +89,17 @@ def namespace(spec: Spec) -> dict[str, Any]:
     }
 
 
-def service_env(service: Service) -> dict[str, str]:
-    """Non-secret configuration of the service container (a ConfigMap, read with envFrom)."""
-    return {**service.env, names.SERVICE_LOG_ENV: names.SERVICE_LOG_DIR}
+def service_env(spec: Spec, service: Service) -> dict[str, str]:
+    """Non-secret configuration of the service container (a ConfigMap, read with envFrom).
+
+    The same variables compose sets: `env`, the log folder (`logs.directory_env`), and the tracing
+    section's environment.
+    """
+    return {
+        **service.env,
+        **service_log_env(service),
+        **service_tracing_env(spec, service),
+    }
 
 
 def config_map(spec: Spec, service: Service) -> dict[str, Any]:
@@ -98,7 +107,7 @@ def config_map(spec: Spec, service: Service) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _meta(spec, names.service_config_map(service.name), selector_labels(service)),
-        "data": service_env(service),
+        "data": service_env(spec, service),
     }
 
 
@@ -146,7 +155,7 @@ def _secret_volumes(prefix: str, secret: str, files: list[SecretFile]) -> tuple[
 
 def deployment(spec: Spec, service: Service) -> dict[str, Any]:
     k8s = spec.kubernetes
-    env_data = service_env(service)
+    env_data = service_env(spec, service)
     checksum = hashlib.sha256(json.dumps(env_data, sort_keys=True).encode()).hexdigest()[:16]
     env = [
         {
@@ -156,6 +165,11 @@ def deployment(spec: Spec, service: Service) -> dict[str, Any]:
         for var, ref in sorted(service.secret_env.items())
         if ref.env
     ]
+    log_volumes: list[dict[str, Any]] = []
+    log_mounts: list[dict[str, Any]] = []
+    if service.logs is not None:  # at the log schema's folder, like compose
+        log_volumes = [{"name": "logs", "emptyDir": {}}]
+        log_mounts = [{"name": "logs", "mountPath": service.logs.directory}]
     secret_volumes, secret_mounts = _secret_volumes(
         "secrets", names.service_secret(service.name), service_secret_files(service)
     )
@@ -178,11 +192,7 @@ def deployment(spec: Spec, service: Service) -> dict[str, Any]:
             "runAsNonRoot": True,
         },
         # The service writes its log and temp files: writable emptyDirs under a read-only root.
-        "volumeMounts": [
-            {"name": "logs", "mountPath": names.SERVICE_LOG_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},
-            *secret_mounts,
-        ],
+        "volumeMounts": [*log_mounts, {"name": "tmp", "mountPath": "/tmp"}, *secret_mounts],
     }
     if service.command:
         container["args"] = list(service.command)
@@ -197,7 +207,7 @@ def deployment(spec: Spec, service: Service) -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": [{"name": "logs", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}, *secret_volumes],
+        "volumes": [*log_volumes, {"name": "tmp", "emptyDir": {}}, *secret_volumes],
     }
     if service.gpu:
         pod_spec["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
@@ -302,22 +312,13 @@ def service_monitor(spec: Spec, service: Service) -> dict[str, Any]:
     }
 
 
-def rule_groups(spec: Spec, service: Service, env: Environment | None) -> list[dict[str, Any]]:
-    """The service's alert groups with an environment's thresholds (none: exactly prometheus/rules)."""
-    return [
-        {
-            "name": names.alert_group(service.name),
-            "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)],
-        }
-    ]
-
-
 def prometheus_rule(spec: Spec, service: Service, env: Environment | None) -> dict[str, Any]:
     return {
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
         "metadata": _meta(spec, service.name, {**selector_labels(service), **spec.kubernetes.rule_labels}),
-        "spec": {"groups": rule_groups(spec, service, env)},
+        # Every group of every rule file of the service; env applies its alert thresholds.
+        "spec": {"groups": rule_groups_of(spec, service, env)},
     }
 
 
@@ -404,7 +405,7 @@ def overlay(spec: Spec, env: Environment, header: str) -> list[Artifact]:
                 "metadata": {"name": service.name, "namespace": spec.kubernetes.namespace},
                 "spec": patch_spec,
             }
-        if override.alert_thresholds and service.alerts:
+        if override.alert_thresholds and rule_groups_of(spec, service):
             rule = prometheus_rule(spec, service, env)
             files[f"{service.name}-prometheusrule-patch.yaml"] = {
                 "apiVersion": rule["apiVersion"],

@@ -71,7 +71,7 @@ def pipeline_text(spec: Spec, header: str) -> str:
         input=logging.input,
         beats_port=logging.beats_port,
         services=services,
-        es_url=f"http://{logging.elasticsearch_host}:{logging.elasticsearch_port}",
+        es_url=logging.elasticsearch.url,
         security_tag=names.SECURITY_TAG,
         error_tag=names.ERROR_TAG,
         debug_stdout=logging.debug_stdout,

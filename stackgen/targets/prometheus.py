@@ -1,4 +1,9 @@
-"""Prometheus: the server config (scrape jobs, rule files, alerting) and one alert rule file per service."""
+"""Prometheus: the server config (scrape jobs, rule files, alerting) and the rule files of each service.
+
+`rule_file_groups` is the one list of every rule file and group a service gets; the rule files, the
+`rule_files:` of prometheus.yml and the Kubernetes PrometheusRule (via `rule_groups_of`) all read it,
+so a new rule family (e.g. SLO recording rules in `<service>-slos.yml`) is added there once.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +11,52 @@ from typing import Any
 
 from stackgen import conventions as names
 from stackgen.artifact import Artifact
+from stackgen.deployment import environment_alerts
 from stackgen.promql import alert_expr
 from stackgen.resolve import Stack
 from stackgen.serialize import yaml_artifact
 from stackgen.spec.alerts import Alert
+from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
+from stackgen.targets.slo_rules import slo_rules
 
 
 def render(stack: Stack) -> list[Artifact]:
     header = names.header(stack.spec_name)
     out = [yaml_artifact(names.PROMETHEUS_CONFIG, server_config(stack.spec), header)]
     for service in stack.spec.services:
-        if service.alerts:
-            out.append(yaml_artifact(names.alert_rules_file(service.name), alert_rules(service, stack.spec), header))
+        for path, groups in rule_file_groups(stack.spec, service).items():
+            out.append(yaml_artifact(path, {"groups": groups}, header))
     return out
+
+
+def rule_file_groups(spec: Spec, service: Service, env: Environment | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every rule file of the service (generated/ path -> its groups), files without rules left out.
+
+    `env` applies an environment's alert threshold overrides (the Kubernetes overlays); None gives
+    exactly what the rule files hold.
+    """
+    files = {
+        names.alert_rules_file(service.name): (
+            [{"name": names.alert_group(service.name),
+              "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)]}]
+            if service.alerts else []
+        ),
+        names.slo_rules_file(service.name): slo_rules(service)["groups"] if service.slos else [],
+    }
+    return {path: groups for path, groups in files.items() if groups}
+
+
+def rule_groups_of(spec: Spec, service: Service, env: Environment | None = None) -> list[dict[str, Any]]:
+    """All the service's rule groups, in rule-file order: what its PrometheusRule carries."""
+    return [group for groups in rule_file_groups(spec, service, env).values() for group in groups]
 
 
 def rule_files(spec: Spec) -> list[str]:
     """Rule files relative to prometheus.yml (Prometheus resolves them against the config's folder)."""
     prefix = "prometheus/"
-    files = [names.alert_rules_file(s.name) for s in spec.services if s.alerts]
-    files += [names.slo_rules_file(s.name) for s in spec.services if s.slos]
+    files = [path for s in spec.services for path in rule_file_groups(spec, s)]
     return sorted(f.removeprefix(prefix) for f in files)
 
 
@@ -104,5 +133,5 @@ def alert_rule(service: Service, alert: Alert, spec: Spec) -> dict[str, Any]:
 
 
 def alert_rules(service: Service, spec: Spec) -> dict[str, Any]:
-    return {"groups": [{"name": names.alert_group(service.name),
-                        "rules": [alert_rule(service, a, spec) for a in service.alerts]}]}
+    """The alert rule file of the service (its content in rule_file_groups)."""
+    return {"groups": rule_file_groups(spec, service).get(names.alert_rules_file(service.name), [])}

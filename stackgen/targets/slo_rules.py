@@ -11,38 +11,33 @@ from typing import Any
 
 from stackgen import conventions as names
 from stackgen import slo as model
-from stackgen.artifact import Artifact
-from stackgen.resolve import Stack
-from stackgen.serialize import yaml_artifact
 from stackgen.spec.service import Service
 from stackgen.spec.slo import SLO
+from stackgen.spec.types import Duration
 
 
-def render(stack: Stack) -> list[Artifact]:
-    header = names.header(stack.spec_name)
-    return [yaml_artifact(names.slo_rules_file(s.name), slo_rules(s), header)
-            for s in stack.spec.services if s.slos]
-
-
-def slo_rules(service: Service) -> dict[str, Any]:
+def slo_rules(service: Service, time_scale: int = 1) -> dict[str, Any]:
+    """The SLO rule groups. `time_scale` > 1 shrinks every range by that factor while keeping the
+    record names (the drill profile: a 1h window becomes 2m, yet is still recorded as `..._rate1h`)."""
     return {"groups": [{"name": names.slo_group(service.name, slo.name),
-                        "rules": [*sli_records(service, slo), *meta_records(service, slo),
+                        "rules": [*sli_records(service, slo, time_scale), *meta_records(service, slo),
                                   *alert_rules(service, slo)]}
                        for slo in service.slos]}
 
 
-def sli_records(service: Service, slo: SLO) -> list[dict[str, Any]]:
+def sli_records(service: Service, slo: SLO, time_scale: int = 1) -> list[dict[str, Any]]:
     ids = model.id_labels(service, slo)
     base = model.base_window()
     out = []
     for window in model.windows(slo):
+        span = Duration(int(window) // time_scale)
         if window == slo.period:
             # As Sloth does: average the shortest window's ratio over the period rather than a 30d rate().
             source = names.sli_error_record(str(base)) + model.id_filter(service, slo)
-            expr = (f"sum_over_time({source}[{window}])\n/ ignoring ({names.SLO_WINDOW_LABEL})\n"
-                    f"count_over_time({source}[{window}])")
+            expr = (f"sum_over_time({source}[{span}])\n/ ignoring ({names.SLO_WINDOW_LABEL})\n"
+                    f"count_over_time({source}[{span}])")
         else:
-            expr = model.sli_error_expr(service, slo, window)
+            expr = model.sli_error_expr(service, slo, span)
         out.append({"record": names.sli_error_record(str(window)), "expr": expr,
                     "labels": {**ids, names.SLO_WINDOW_LABEL: str(window)}})
     return out

@@ -49,3 +49,19 @@ def test_probes_are_not_traced(settings):
 def test_no_tracing_objects_when_disabled(client):
     tracing = client.app.state.svc.tracing
     assert tracing.enabled is False and tracing.tracer is None and tracing.provider is None
+
+
+def test_incoming_traceparent_is_continued(settings):
+    exporter = InMemorySpanExporter()
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    with running(replace(settings, tracing_enabled=True), span_exporter=exporter) as client:
+        r = generate(client, traceparent=f"00-{trace_id}-00f067aa0ba902b7-01")
+        assert r.status_code == 200
+        spans = exporter.get_finished_spans()
+        server = [s for s in spans if s.name == "POST /generate"][0]
+        assert format(server.context.trace_id, "032x") == trace_id
+        assert format(server.parent.span_id, "016x") == "00f067aa0ba902b7"
+        assert server.attributes["http.response.status_code"] == 200
+        assert server.attributes["http.route"] == "/generate"
+        assert {s.name for s in spans} >= {"POST /generate", "model.generate_audio", "model.inference"}
+        assert all(format(s.context.trace_id, "032x") == trace_id for s in spans)

@@ -11,7 +11,7 @@ from stackgen import conventions as names
 from stackgen.checks import compose as compose_check
 from stackgen.cli import app
 from stackgen.deployment import alertmanager_secret_files
-from stackgen.spec.deploy import image_problem
+from stackgen.spec.server import image_problem
 from stackgen.targets.compose import compose_file
 
 
@@ -33,7 +33,10 @@ def test_service_is_built_tagged_gpu_reserved_and_health_checked(rendered, stack
     assert svc["healthcheck"]["test"][-1] == "http://127.0.0.1:8000/health"
     assert svc["healthcheck"]["interval"] == "30s" and svc["healthcheck"]["retries"] == 3
     assert svc["environment"]["LOG_LEVEL"] == "INFO"
-    assert svc["environment"][names.SERVICE_LOG_ENV] == names.SERVICE_LOG_DIR
+    # the log folder comes from the log schema (services[].logs), the one place it is stated
+    logs = stack.spec.services[0].logs
+    assert svc["environment"]["FUGATTO_LOG_DIR"] == logs.directory == "/app/logs"
+    assert svc["volumes"] == ["fugatto-audio-lab-logs:/app/logs"]
     assert svc["ports"] == ["127.0.0.1:8000:8000", "127.0.0.1:8001:8001"]
 
 
@@ -101,6 +104,34 @@ def test_configs_of_other_families_are_mounted_only_when_rendered(stack):
     assert "../prometheus/rules:/etc/prometheus/rules:ro" in full["prometheus"]["volumes"]
 
 
+def test_component_servers_come_from_their_own_sections(spec_variant):
+    """Images, hosts and ports of the third-party servers are read from grafana/logging/tracing only."""
+    from stackgen.resolve import load_stack
+
+    spec = load_stack(
+        spec_variant(
+            ("grafana:\n", "grafana:\n  image: grafana/grafana:11.4.1\n  port: 3100\n"),
+            (
+                "logging:\n",
+                "logging:\n  elasticsearch: {image: 'docker.elastic.co/elasticsearch/elasticsearch:8.16.0', "
+                "host: es, port: 9201}\n",
+            ),
+            ("tracing:\n", "tracing:\n  jaeger: {image: 'jaegertracing/all-in-one:1.63.0', host: traces, port: 16687}\n"),
+        )
+    ).spec
+    services = compose_file(spec, [])["services"]
+    assert services["grafana"]["image"] == "grafana/grafana:11.4.1"
+    assert services["grafana"]["ports"] == ["127.0.0.1:3100:3100"]
+    assert services["es"]["image"].endswith(":8.16.0") and services["es"]["ports"] == ["127.0.0.1:9201:9201"]
+    assert "elasticsearch" not in services
+    assert services["logstash"]["environment"]["ELASTICSEARCH_HOSTS"] == "http://es:9201"
+    assert services["kibana"]["depends_on"] == {"es": {"condition": "service_healthy"}}
+    assert services["traces"]["image"] == "jaegertracing/all-in-one:1.63.0"
+    assert "127.0.0.1:16687:16687" in services["traces"]["ports"]
+    # the services export to the renamed Jaeger (the OTLP endpoint defaults to its receiver)
+    assert services["fugatto-audio-lab"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://traces:4318"
+
+
 def test_rendered_stack_passes_the_validator(rendered, stack):
     assert compose_check.validate(rendered, stack) == []
 
@@ -123,6 +154,41 @@ def test_unpinned_image_and_public_port_fail_naming_them(tree, stack):
     assert "'kibana'" in messages and "kibana:latest" in messages and "not pinned" in messages
     assert "'jaeger'" in messages and "has no tag" in messages
     assert "'grafana' publishes '3000:3000' on all interfaces" in messages
+
+
+def test_logstash_must_mount_each_log_volume_where_the_pipeline_reads(tree, stack):
+    data = _load(tree)
+    volumes = data["services"]["logstash"]["volumes"]
+    good = "fugatto-audio-lab-logs:/var/log/stackgen/fugatto-audio-lab:ro"
+    volumes[volumes.index(good)] = "fugatto-audio-lab-logs:/var/log/elsewhere:ro"
+    _write(tree, data)
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any(
+        "'fugatto-audio-lab'" in m and "'/var/log/elsewhere'" in m
+        and "/var/log/stackgen/fugatto-audio-lab/fugatto_lab.log" in m
+        for m in messages
+    ), messages
+    volumes.remove("fugatto-audio-lab-logs:/var/log/elsewhere:ro")
+    _write(tree, data)
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any("'fugatto-audio-lab'" in m and "which Logstash does not mount" in m for m in messages), messages
+    data["services"]["fugatto-audio-lab"]["volumes"] = ["fugatto-audio-lab-logs:/tmp/logs"]
+    _write(tree, data)
+    messages = [f.message for f in compose_check.validate(tree, stack)]
+    assert any("'fugatto-audio-lab' mounts no volume at its log folder '/app/logs'" in m for m in messages)
+
+
+def test_env_setting_the_log_folder_variable_is_an_input_error(spec_variant):
+    from stackgen.errors import SpecError
+    from stackgen.resolve import load_stack
+
+    spec = spec_variant(("      LOG_LEVEL: INFO\n", "      LOG_LEVEL: INFO\n      FUGATTO_LOG_DIR: /var/log/x\n"))
+    try:
+        load_stack(spec)
+    except SpecError as err:
+        assert "services[0].env.FUGATTO_LOG_DIR" in str(err) and "set by the logs section" in str(err)
+    else:
+        raise AssertionError("FUGATTO_LOG_DIR in env was accepted")
 
 
 def test_scrape_target_must_name_a_compose_service_and_its_metrics_port(tree, stack):

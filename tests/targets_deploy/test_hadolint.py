@@ -32,13 +32,18 @@ def test_hadolint_rejects_an_unpinned_base_image(tmp_path):
 
 @pytest.mark.parametrize("image", ["grafana/grafana:latest", "grafana/grafana"])
 def test_spec_rejects_unpinned_component_images(spec_variant, image):
+    spec = spec_variant(("grafana:\n  url:", f"grafana:\n  image: {image}\n  url:"))
+    with pytest.raises(SpecError) as err:
+        load_stack(spec)
+    assert "grafana.image" in str(err.value) and image in str(err.value)
+
+
+def test_spec_rejects_unpinned_log_and_trace_images(spec_variant):
     spec = spec_variant(
-        (
-            "compose:\n  bind_address: 127.0.0.1",
-            "compose:\n  bind_address: 127.0.0.1\n  components:\n"
-            f"    grafana: {{image: {image}, port: 3000}}",
-        )
+        ("logging:\n", "logging:\n  kibana: {image: 'kibana:latest', host: kibana, port: 5601}\n"),
+        ("tracing:\n", "tracing:\n  jaeger: {image: jaegertracing/all-in-one, host: jaeger, port: 16686}\n"),
     )
     with pytest.raises(SpecError) as err:
         load_stack(spec)
-    assert "compose.components.grafana.image" in str(err.value) and image in str(err.value)
+    assert "logging.kibana.image" in str(err.value) and "'kibana:latest' is not pinned" in str(err.value)
+    assert "tracing.jaeger.image" in str(err.value) and "has no tag" in str(err.value)

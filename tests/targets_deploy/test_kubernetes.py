@@ -43,12 +43,36 @@ def test_deployment_follows_the_design(rendered):
     assert container["resources"]["limits"] == {"cpu": "4000m", "memory": "8Gi", "nvidia.com/gpu": 1}
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
-    assert {m["mountPath"] for m in container["volumeMounts"]} == {names.SERVICE_LOG_DIR, "/tmp"}
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/app/logs", "/tmp"}  # logs.directory
     assert container["envFrom"] == [{"configMapRef": {"name": "fugatto-audio-lab-config"}}]
     config = _doc(rendered, f"{BASE}/fugatto-audio-lab-configmap.yaml")
     assert (
-        config["data"]["LOG_LEVEL"] == "INFO" and config["data"]["FUGATTO_LOG_DIR"] == names.SERVICE_LOG_DIR
+        config["data"]["LOG_LEVEL"] == "INFO" and config["data"]["FUGATTO_LOG_DIR"] == "/app/logs"
     )
+
+
+def test_compose_and_kubernetes_get_the_same_tracing_env_from_the_tracing_section(rendered, stack):
+    from stackgen.targets.tracing_env import service_tracing_env
+
+    service = stack.spec.services[0]
+    expected = service_tracing_env(stack.spec, service)
+    assert expected["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318" and expected["TRACING_ENABLED"] == "true"
+    config = _doc(rendered, f"{BASE}/fugatto-audio-lab-configmap.yaml")["data"]
+    compose_env = _doc(rendered, names.COMPOSE_FILE)["services"][service.name]["environment"]
+    for env in (config, compose_env):
+        assert {k: v for k, v in env.items() if k in names.TRACING_ENV_VARS} == expected
+    # tracing off: only the switch, in both
+    off = stack.spec.model_copy(update={"tracing": stack.spec.tracing.model_copy(update={"enabled": False})})
+    assert kubernetes.service_env(off, service)["TRACING_ENABLED"] == "false"
+    assert not any(k.startswith("OTEL_") for k in kubernetes.service_env(off, service))
+
+
+def test_env_setting_a_tracing_variable_is_an_input_error(spec_variant):
+    spec = spec_variant(("      LOG_LEVEL: INFO\n", "      LOG_LEVEL: INFO\n      OTEL_SERVICE_NAME: audio\n"))
+    with pytest.raises(SpecError) as err:
+        load_stack(spec)
+    message = str(err.value)
+    assert "services[0].env.OTEL_SERVICE_NAME" in message and "set by the tracing section" in message
 
 
 def test_operator_resources_carry_the_spec_labels_and_the_generated_rules(rendered, stack):
@@ -59,7 +83,8 @@ def test_operator_resources_carry_the_spec_labels_and_the_generated_rules(render
     assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
     rule = _doc(rendered, f"{BASE}/fugatto-audio-lab-prometheusrule.yaml")
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    assert rule["spec"]["groups"] == _doc(rendered, names.alert_rules_file("fugatto-audio-lab"))["groups"]
+    assert rule["spec"]["groups"] == (_doc(rendered, names.alert_rules_file("fugatto-audio-lab"))["groups"]
+                                      + _doc(rendered, names.slo_rules_file("fugatto-audio-lab"))["groups"])
 
 
 def test_alertmanager_config_is_a_secret_reference_with_credentials_at_the_configs_paths(rendered):
@@ -89,6 +114,7 @@ def test_dev_overlay_patches_replicas_resources_and_thresholds(rendered):
     assert (
         prod["PrometheusRule"]["spec"]["groups"]
         == _doc(rendered, names.alert_rules_file("fugatto-audio-lab"))["groups"]
+        + _doc(rendered, names.slo_rules_file("fugatto-audio-lab"))["groups"]
     )
     assert "patches" not in _doc(rendered, "k8s/overlays/prod/kustomization.yaml")
 
@@ -208,3 +234,39 @@ def test_bad_environment_overrides_are_input_errors(spec_variant, edit, message)
         load_stack(spec_variant(edit))
     text = str(err.value)
     assert message in text and "environments[0].services." in text
+
+
+def test_prometheus_rule_carries_every_rule_file_of_the_service(stack, tmp_path, monkeypatch):
+    """A second rule file (as the SLO branch adds) reaches the PrometheusRule, the base and the overlays,
+    with environment thresholds still applied to the alert group; the validator reads both files."""
+    from stackgen.targets import prometheus
+
+    original = prometheus.rule_file_groups
+    slo_file = "prometheus/rules/fugatto-audio-lab-slos.yml"
+    slo_group = {
+        "name": "fugatto-audio-lab-slos",
+        "rules": [{"record": "slo:sli_error:ratio_rate5m", "expr": "vector(0)"}],
+    }
+
+    def with_slos(spec, service, env=None):
+        return {**original(spec, service, env), slo_file: [slo_group]}
+
+    monkeypatch.setattr(prometheus, "rule_file_groups", with_slos)
+    root = tmp_path / "generated"
+    write_tree(root, render_stack(stack))
+    assert _doc(root, slo_file)["groups"] == [slo_group]
+    assert "rules/fugatto-audio-lab-slos.yml" in _doc(root, names.PROMETHEUS_CONFIG)["rule_files"]
+    base = _doc(root, f"{BASE}/fugatto-audio-lab-prometheusrule.yaml")["spec"]["groups"]
+    assert base == _doc(root, names.alert_rules_file("fugatto-audio-lab"))["groups"] + [slo_group]
+    dev = _doc(root, "k8s/overlays/dev/fugatto-audio-lab-prometheusrule-patch.yaml")["spec"]["groups"]
+    assert [g["name"] for g in dev] == ["fugatto-audio-lab.alerts", "fugatto-audio-lab-slos"]
+    assert {r["alert"]: r for r in dev[0]["rules"]}["HighErrorRate"]["expr"].endswith("> 0.2")
+    docs = [_doc(root, str(p.relative_to(root))) for p in (root / BASE).glob("*prometheusrule.yaml")]
+    assert k8s_check.rules_match_prometheus(root, stack, docs) == []
+    # a PrometheusRule without the second file's group is reported
+    (root / slo_file).write_text(yaml.safe_dump({"groups": [slo_group, {"name": "extra", "rules": []}]}))
+    problems = k8s_check.rules_match_prometheus(root, stack, docs)
+    assert problems == [
+        "PrometheusRule 'fugatto-audio-lab' groups differ from "
+        "prometheus/rules/fugatto-audio-lab-alerts.yml, prometheus/rules/fugatto-audio-lab-slos.yml"
+    ]

@@ -159,5 +159,5 @@ def test_tracing_env_helper(stack):
         "OTEL_SERVICE_NAME": "fugatto-audio-lab",
     }
     assert stack.spec.grafana.image == "grafana/grafana:11.3.0"
-    assert stack.spec.tracing.jaeger_image == "jaegertracing/all-in-one:1.62.0"
-    assert stack.spec.logging.logstash_image.endswith(":8.15.3")
+    assert stack.spec.tracing.jaeger.image == "jaegertracing/all-in-one:1.62.0"
+    assert stack.spec.logging.logstash.image.endswith(":8.15.3")
