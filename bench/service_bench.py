@@ -1,6 +1,6 @@
 """Benchmarks of the Fugatto Audio Lab service (not tests: run by hand, record in bench/results/service.md).
 
-    .venv/bin/python bench/service_bench.py                 # everything (~4 min on 2 cores)
+    .venv/bin/python bench/service_bench.py                 # everything (~5 min on 2 cores)
     .venv/bin/python bench/service_bench.py throughput      # one scenario: throughput|overhead|scrape|rss
     .venv/bin/python bench/service_bench.py --device cuda   # on a GPU machine (see bench/gpu_bench.sh)
 
@@ -62,10 +62,10 @@ class OtlpSink:
 
 class Service:
     def __init__(self, *, max_batch: int, max_wait_ms: float, metrics: bool, tracing: bool, device: str,
-                 otlp_port: int | None, log_dir: Path) -> None:
+                 otlp_port: int | None, log_dir: Path, trace_ratio: float = 1.0) -> None:
         self.port, self.metrics_port = free_port(), free_port()
         env = {**os.environ, "METRICS_ENABLED": str(metrics).lower(), "TRACING_ENABLED": str(tracing).lower(),
-               "FUGATTO_LOG_DIR": str(log_dir), "LOG_LEVEL": "INFO"}
+               "FUGATTO_LOG_DIR": str(log_dir), "LOG_LEVEL": "INFO", "OTEL_TRACES_SAMPLER_ARG": str(trace_ratio)}
         if otlp_port:
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{otlp_port}"
         self.proc = subprocess.Popen(
@@ -192,15 +192,17 @@ def scenario_throughput(args: argparse.Namespace, log_dir: Path) -> dict[str, ob
 
 
 def scenario_overhead(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
-    print(f"\n### Instrumentation overhead (32 clients, {args.rounds} interleaved rounds of {args.seconds} s)\n")
+    print(f"\n### Instrumentation overhead (32 clients, {args.rounds} interleaved rounds of {args.seconds} s, "
+          f"trace sample ratio {args.trace_ratio})\n")
     sink = OtlpSink()
-    results: dict[str, list[float]] = {"off": [], "on": []}
+    common = dict(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, device=args.device, log_dir=log_dir)
     services = {
-        "off": Service(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, metrics=False, tracing=False,
-                       device=args.device, otlp_port=None, log_dir=log_dir),
-        "on": Service(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, metrics=True, tracing=True,
-                      device=args.device, otlp_port=sink.port, log_dir=log_dir),
+        "off": Service(metrics=False, tracing=False, otlp_port=None, **common),
+        "metrics only": Service(metrics=True, tracing=False, otlp_port=None, **common),
+        "metrics + tracing": Service(metrics=True, tracing=True, otlp_port=sink.port,
+                                     trace_ratio=args.trace_ratio, **common),
     }
+    results: dict[str, list[float]] = {name: [] for name in services}
     try:
         # Both servers are up for the whole run; only one is loaded at a time.
         for _ in range(args.rounds):
@@ -209,14 +211,15 @@ def scenario_overhead(args: argparse.Namespace, log_dir: Path) -> dict[str, obje
     finally:
         for svc in services.values():
             svc.stop()
-    off, on = statistics.median(results["off"]), statistics.median(results["on"])
-    print("| instrumentation | req/s per round | median req/s |\n|---|---|---:|")
-    for name in ("off", "on"):
-        per_round = ", ".join(f"{x:.1f}" for x in results[name])
-        print(f"| {name} | {per_round} | {statistics.median(results[name]):.1f} |")
-    overhead = (off - on) / off * 100
-    print(f"\noverhead (metrics + tracing at sample ratio 1.0, OTLP export to a local sink): {overhead:.1f}%")
-    return {"overhead": results, "overhead_percent": overhead}
+    off = statistics.median(results["off"])
+    print("| instrumentation | req/s per round | median req/s | overhead |\n|---|---|---:|---:|")
+    overheads = {}
+    for name, values in results.items():
+        overheads[name] = (off - statistics.median(values)) / off * 100
+        per_round = ", ".join(f"{x:.1f}" for x in values)
+        print(f"| {name} | {per_round} | {statistics.median(values):.1f} | {overheads[name]:.1f}% |")
+    print("\n(tracing exports over OTLP/HTTP to a local sink that accepts and discards spans)")
+    return {"overhead": results, "overhead_percent": overheads}
 
 
 def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
@@ -285,11 +288,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)")
     p.add_argument("--seconds", type=float, default=6.0, help="measurement time per point")
-    p.add_argument("--audio-seconds", type=float, default=1.0)
+    p.add_argument("--audio-seconds", type=float, default=2.0)
     p.add_argument("--max-batch", type=int, default=32)
     p.add_argument("--max-wait-ms", type=float, default=10.0)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--trace-ratio", type=float, default=1.0, help="OTEL_TRACES_SAMPLER_ARG for the overhead run")
     p.add_argument("--scrapes", type=int, default=1000)
     p.add_argument("--rss-requests", type=int, default=5000)
     p.add_argument("--show-gpu", action="store_true", help="print the GPU gauges from /metrics")

@@ -74,8 +74,9 @@ class ServiceContext:
     faults: FaultInjector | None
 
     def load_model(self) -> None:
-        start_loading(self.state, self.settings.model_path, self.settings.device, self.metrics,
-                      self.settings.effective_torch_threads)
+        start_loading(
+            self.state, self.settings.model_path, self.settings.device, self.metrics, self.settings.effective_torch_threads
+        )
 
 
 def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -151,10 +152,7 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Never echo the input back (it may be huge or hostile); locations and reasons suffice.
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         security_log().warning(
             "rejected invalid input",
             extra={
@@ -248,27 +246,18 @@ def create_app(
 
     @app.get("/live")
     async def live() -> JSONResponse:
-        return JSONResponse(
-            {"status": "alive", "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
-        )
+        return JSONResponse({"status": "alive", "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
 
     if faults is not None:
         assert settings.admin_token is not None  # enforced by Settings.validate
         app.include_router(build_router(faults, settings.admin_token))
 
+    # Outermost: the request id, server span, metrics and access log cover everything inside.
     app.add_middleware(
         ObservabilityMiddleware,
         routes=app.router.routes,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
+        tracer=tracing.tracer,
     )
-    if tracing.enabled:
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-        FastAPIInstrumentor.instrument_app(
-            app,
-            tracer_provider=tracing.provider,
-            excluded_urls="/health,/live,/ready",
-            exclude_spans=["receive", "send"],
-        )
     return app

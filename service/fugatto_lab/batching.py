@@ -137,9 +137,7 @@ class BatchWorker:
         if not self.alive:
             raise WorkerUnavailableError(f"batch worker is not running: {self.died or 'not started'}")
         loop = asyncio.get_running_loop()
-        job = GenerationJob(
-            prompt, num_samples, seed, loop, loop.create_future(), inject_failure, parent_span
-        )
+        job = GenerationJob(prompt, num_samples, seed, loop, loop.create_future(), inject_failure, parent_span)
         try:
             self.queue.put_nowait(job)
         except queue.Full:
@@ -168,12 +166,20 @@ class BatchWorker:
             self._fail_pending(error)
 
     def _collect(self) -> list[GenerationJob]:
+        """The next batch: the first waiting job plus whatever joins within ``max_wait``.
+
+        The wait only happens under load (the previous batch had company, or more jobs are
+        already queued). A lone request on an idle service is not held back for ``max_wait``
+        waiting for partners that are not coming; as soon as requests overlap, they queue up
+        behind the running batch and the next collection waits and groups them.
+        """
         try:
             first = self.queue.get(timeout=0.2)
         except queue.Empty:
             return []
         batch = [first]
-        deadline = time.perf_counter() + self.max_wait
+        under_load = self.stats.last_batch_size > 1 or not self.queue.empty()
+        deadline = time.perf_counter() + (self.max_wait if under_load else 0.0)
         while len(batch) < self.max_batch:
             remaining = deadline - time.perf_counter()
             try:
@@ -196,9 +202,7 @@ class BatchWorker:
         success = True
         if jobs:
             try:
-                pcm = model.generate_pcm(
-                    [j.prompt for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs]
-                )
+                pcm = model.generate_pcm([j.prompt for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs])
                 results.extend((j, (p, len(jobs))) for j, p in zip(jobs, pcm, strict=True))
             except Exception as exc:
                 success = False
@@ -245,8 +249,8 @@ class BatchWorker:
         """
         assert self.tracer is not None
         for job in jobs:
-            if job.parent_span is None:
-                continue
+            if job.parent_span is None or not job.parent_span.is_recording():
+                continue  # unsampled request: no child span to record
             ctx = trace.set_span_in_context(job.parent_span)
             span = self.tracer.start_span(
                 INFERENCE_SPAN,

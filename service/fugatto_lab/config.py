@@ -93,9 +93,7 @@ class Settings:
         if not 0 <= self.max_wait_ms <= 1000:
             raise ConfigError(f"max_wait_ms={self.max_wait_ms}: expected 0..1000")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ConfigError(
-                f"LOG_LEVEL={self.log_level!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
-            )
+            raise ConfigError(f"LOG_LEVEL={self.log_level!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
         if self.faults_enabled and not self.admin_token:
             raise ConfigError(
                 "FUGATTO_FAULTS_ENABLED=true needs FUGATTO_ADMIN_TOKEN: refusing to expose the "

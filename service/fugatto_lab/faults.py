@@ -123,9 +123,7 @@ def build_router(injector: FaultInjector, admin_token: str) -> APIRouter:
     @router.delete("/faults")
     def clear_faults(request: Request) -> FaultConfig:
         injector.clear()
-        security_log().warning(
-            "fault injection cleared", extra={"event": "faults_cleared", "client_ip": _client(request)}
-        )
+        security_log().warning("fault injection cleared", extra={"event": "faults_cleared", "client_ip": _client(request)})
         return injector.config
 
     return router

@@ -31,9 +31,7 @@ def utc_now() -> str:
 
 
 class HealthChecker:
-    def __init__(
-        self, settings: Settings, state: ModelState, worker: BatchWorker, tracing: Tracing, nvml: NvmlReader
-    ) -> None:
+    def __init__(self, settings: Settings, state: ModelState, worker: BatchWorker, tracing: Tracing, nvml: NvmlReader) -> None:
         self.settings = settings
         self.state = state
         self.worker = worker

@@ -56,9 +56,7 @@ class ContextFilter(logging.Filter):
 
 
 def json_formatter() -> JsonFormatter:
-    return JsonFormatter(
-        _FIELDS, rename_fields=_RENAME, timestamp=True, static_fields={"service": SERVICE_NAME}
-    )
+    return JsonFormatter(_FIELDS, rename_fields=_RENAME, timestamp=True, static_fields={"service": SERVICE_NAME})
 
 
 def configure_logging(
@@ -90,9 +88,7 @@ def configure_logging(
         log_dir.mkdir(parents=True, exist_ok=True)
         install(
             root,
-            logging.handlers.RotatingFileHandler(
-                log_dir / LOG_FILE, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-            ),
+            logging.handlers.RotatingFileHandler(log_dir / LOG_FILE, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"),
         )
         install(
             security,

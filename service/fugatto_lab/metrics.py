@@ -29,7 +29,8 @@ from .gpu import NvmlReader
 prometheus_client.disable_created_metrics()
 
 UNMATCHED_ENDPOINT = "unmatched"
-KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+# Methods the service routes; anything else (PUT, PATCH, OPTIONS, made-up verbs) counts as "other".
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -171,12 +172,8 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.model_load_seconds = hist("fugatto_model_load_seconds")
-        self.active_models = Gauge(
-            "fugatto_active_models", spec["fugatto_active_models"].help, registry=self.registry
-        )
-        self.queue_depth = Gauge(
-            "fugatto_queue_depth", spec["fugatto_queue_depth"].help, registry=self.registry
-        )
+        self.active_models = Gauge("fugatto_active_models", spec["fugatto_active_models"].help, registry=self.registry)
+        self.queue_depth = Gauge("fugatto_queue_depth", spec["fugatto_queue_depth"].help, registry=self.registry)
         self.batch_size = hist("fugatto_batch_size")
         self.registry.register(ResourceCollector(self.nvml))
         self._lock = threading.Lock()

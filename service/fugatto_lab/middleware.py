@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import time
-import uuid
 from collections.abc import Sequence
 
+from opentelemetry import propagate, trace
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +31,8 @@ log = logging.getLogger("fugatto_lab.access")
 _ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _PROBES = frozenset({"/health", "/live", "/ready"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Request ids correlate log lines; they are not secrets, so no urandom syscall per request.
+_ids = random.Random()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -59,8 +62,10 @@ class ObservabilityMiddleware:
         routes: Sequence[BaseRoute],
         metrics: ServiceMetrics | None,
         max_body_bytes: int,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.app = app
+        self.tracer = tracer
         self.routes = routes
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
@@ -69,15 +74,44 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        endpoint = route_template(self.routes, scope)
+        if self.tracer is None or endpoint in _PROBES:
+            await self._handle(scope, receive, send, endpoint)
+            return
+        # The HTTP server span, following the OTel HTTP semantic conventions. Hand-rolled rather
+        # than opentelemetry-instrumentation-asgi: that middleware cost ~20% of throughput here
+        # even with 10% sampling; this costs one span and a traceparent lookup.
+        carrier = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope.get("headers", ())
+            if k in (b"traceparent", b"tracestate", b"baggage")
+        }
+        method = normalize_method(scope["method"])
+        with self.tracer.start_as_current_span(
+            f"{method} {endpoint}",
+            context=propagate.extract(carrier) if carrier else None,
+            kind=trace.SpanKind.SERVER,
+            attributes={
+                "http.request.method": method,
+                "http.route": endpoint,
+                "url.path": scope["path"][:256],
+                "url.scheme": scope.get("scheme", "http"),
+            },
+        ) as span:
+            status = await self._handle(scope, receive, send, endpoint)
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(trace.Status(trace.StatusCode.ERROR))
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, endpoint: str) -> int:
         started = time.perf_counter()
         raw_id = _header(scope, b"x-request-id")
-        request_id = raw_id if raw_id and _ID.match(raw_id) else uuid.uuid4().hex
+        request_id = raw_id if raw_id and _ID.match(raw_id) else f"{_ids.getrandbits(128):032x}"
         raw_user = _header(scope, b"x-user-id")
         user_id = raw_user if raw_user and _ID.match(raw_user) else None
         rid_token = request_id_var.set(request_id)
         uid_token = user_id_var.set(user_id)
         method = scope["method"]
-        endpoint = route_template(self.routes, scope)
         status = 500
         response_started = False
 
@@ -109,7 +143,7 @@ class ObservabilityMiddleware:
                         413,
                         {"error": "payload_too_large", "detail": f"body exceeds {self.max_body_bytes} bytes"},
                     )
-                    return
+                    return 413
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_wrapper)
         except Exception:
@@ -121,9 +155,7 @@ class ObservabilityMiddleware:
             duration = time.perf_counter() - started
             if self.metrics is not None:
                 self.metrics.observe_request(method, endpoint, status, duration)
-            level = (
-                logging.ERROR if status >= 500 else (logging.DEBUG if endpoint in _PROBES else logging.INFO)
-            )
+            level = logging.ERROR if status >= 500 else (logging.DEBUG if endpoint in _PROBES else logging.INFO)
             if log.isEnabledFor(level):
                 log.log(
                     level,
@@ -138,6 +170,7 @@ class ObservabilityMiddleware:
                 )
             request_id_var.reset(rid_token)
             user_id_var.reset(uid_token)
+        return status
 
     async def _read_capped(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body, or None when it is (or says it is) larger than the cap."""

@@ -139,9 +139,7 @@ class TorchScriptModel:
         import torch
 
         with torch.inference_mode():
-            return self.module(
-                prompts, num_samples, torch.tensor(seeds, dtype=torch.int64, device=self.device)
-            )
+            return self.module(prompts, num_samples, torch.tensor(seeds, dtype=torch.int64, device=self.device))
 
     def _probe(self, path: Path) -> None:
         import torch
@@ -167,9 +165,7 @@ class TorchScriptModel:
         num_samples = max(lengths)
         audio = self._forward(prompts, num_samples, seeds)
         if tuple(audio.shape) != (len(prompts), num_samples):
-            raise RuntimeError(
-                f"model returned shape {tuple(audio.shape)}, expected {(len(prompts), num_samples)}"
-            )
+            raise RuntimeError(f"model returned shape {tuple(audio.shape)}, expected {(len(prompts), num_samples)}")
         return _to_pcm(audio.float(), lengths)
 
     def warm_up(self) -> None:
@@ -215,7 +211,10 @@ def load_model(model_path: Path | None, device: str, torch_threads: int = 1) -> 
 
 
 def start_loading(
-    state: ModelState, model_path: Path | None, device: str, metrics: ServiceMetrics | None,
+    state: ModelState,
+    model_path: Path | None,
+    device: str,
+    metrics: ServiceMetrics | None,
     torch_threads: int = 1,
 ) -> threading.Thread:
     """Load in a daemon thread; the outcome lands in ``state`` (and metrics, logs)."""

@@ -131,15 +131,9 @@ _NOISES: dict[str, dict[str, float]] = {
         drop_decay_s=0.004,
     ),
     "wind": dict(noise_amp=1.0, noise_low_hz=80.0, noise_high_hz=900.0, swell_rate_hz=0.25, swell_depth=0.7),
-    "ocean": dict(
-        noise_amp=1.0, noise_low_hz=60.0, noise_high_hz=2_500.0, swell_rate_hz=0.1, swell_depth=0.9
-    ),
-    "waves": dict(
-        noise_amp=1.0, noise_low_hz=60.0, noise_high_hz=2_500.0, swell_rate_hz=0.1, swell_depth=0.9
-    ),
-    "thunder": dict(
-        noise_amp=1.0, noise_low_hz=20.0, noise_high_hz=180.0, swell_rate_hz=0.5, swell_depth=0.8
-    ),
+    "ocean": dict(noise_amp=1.0, noise_low_hz=60.0, noise_high_hz=2_500.0, swell_rate_hz=0.1, swell_depth=0.9),
+    "waves": dict(noise_amp=1.0, noise_low_hz=60.0, noise_high_hz=2_500.0, swell_rate_hz=0.1, swell_depth=0.9),
+    "thunder": dict(noise_amp=1.0, noise_low_hz=20.0, noise_high_hz=180.0, swell_rate_hz=0.5, swell_depth=0.8),
     "fire": dict(
         noise_amp=0.4,
         noise_low_hz=100.0,

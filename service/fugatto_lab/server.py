@@ -25,9 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--host", default=None, help="bind address (default 127.0.0.1; use 0.0.0.0 in a container)"
-    )
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1; use 0.0.0.0 in a container)")
     p.add_argument("--port", type=int, default=None, help="API port (default 8000)")
     p.add_argument("--metrics-port", type=int, default=None, help="Prometheus /metrics port (default 8001)")
     p.add_argument("--metrics-host", default=None, help="bind address of /metrics (default: --host)")
@@ -37,9 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="TorchScript module to serve instead of the built-in synthesizer (env FUGATTO_MODEL_PATH)",
     )
-    p.add_argument(
-        "--max-batch", type=int, default=None, help="largest batch (env FUGATTO_MAX_BATCH, default 16)"
-    )
+    p.add_argument("--max-batch", type=int, default=None, help="largest batch (env FUGATTO_MAX_BATCH, default 16)")
     p.add_argument(
         "--max-wait-ms",
         type=float,
@@ -52,9 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="where the model runs (env FUGATTO_DEVICE, default auto: CUDA when available)",
     )
-    p.add_argument(
-        "--log-dir", type=Path, default=None, help="log directory (env FUGATTO_LOG_DIR, default ./logs)"
-    )
+    p.add_argument("--log-dir", type=Path, default=None, help="log directory (env FUGATTO_LOG_DIR, default ./logs)")
     return p.parse_args(argv)
 
 

@@ -36,7 +36,8 @@ NOISE_TAPS = 1025
 DROP_TAPS = 512
 _MASK32 = 0xFFFFFFFF
 CPU_PASS_ELEMENTS = 1 << 17  # 512 KiB of float32 per temporary: stays in L2 on common CPUs
-NOISE_TABLE_BITS = 20  # 2^20 samples = 65 s at 16 kHz: longer than the longest request (30 s)
+NOISE_TABLE_BITS = 20
+WAVETABLE_SIZE = 4096  # 2^20 samples = 65 s at 16 kHz: longer than the longest request (30 s)
 
 
 def _steps_since_hit(pattern: tuple[int, ...]) -> list[int]:
@@ -98,18 +99,15 @@ class FugattoSynth(nn.Module):
         )
         self.register_buffer(
             "since_hit",
-            torch.tensor(
-                [_steps_since_hit(p) for p in (KICK_PATTERN, SNARE_PATTERN, HAT_PATTERN)], dtype=torch.float32
-            ),
+            torch.tensor([_steps_since_hit(p) for p in (KICK_PATTERN, SNARE_PATTERN, HAT_PATTERN)], dtype=torch.float32),
             persistent=False,
         )
         # White noise is read from a fixed table at a seed-dependent offset: one gather per sample
         # instead of a dozen integer hash ops, and still a pure function of (seed, index).
         table_index = torch.arange(1 << NOISE_TABLE_BITS, dtype=torch.int64)
-        self.register_buffer("noise_table", hash_uniform(torch.tensor(0x5EED), table_index, 1) * 2 - 1,
-                             persistent=False)
-        self.register_buffer("uniform_table", hash_uniform(torch.tensor(0xD0D0), table_index, 2),
-                             persistent=False)
+        self.register_buffer("noise_table", hash_uniform(torch.tensor(0x5EED), table_index, 1) * 2 - 1, persistent=False)
+        self.register_buffer("uniform_table", hash_uniform(torch.tensor(0xD0D0), table_index, 2), persistent=False)
+        self.register_buffer("wavetable_x", torch.arange(WAVETABLE_SIZE, dtype=torch.float32) / WAVETABLE_SIZE, persistent=False)
         n = torch.arange(NOISE_TAPS, dtype=torch.float32) - (NOISE_TAPS - 1) / 2
         self.register_buffer("fir_n", n, persistent=False)
         self.register_buffer("fir_window", torch.hamming_window(NOISE_TAPS, periodic=False), persistent=False)
@@ -128,22 +126,29 @@ class FugattoSynth(nn.Module):
     def _tone(
         self, params: torch.Tensor, amps: torch.Tensor, idx: torch.Tensor, t: torch.Tensor, num_harmonics: int
     ) -> torch.Tensor:
+        """Wavetable oscillator: one band-limited cycle per row, read at the running phase.
+
+        The cycle is the sum of the row's partials (computed on WAVETABLE_SIZE points, cheap),
+        so the per-sample cost is a phase update and an interpolated lookup whatever the number
+        of harmonics - the classic wavetable trade of a little memory for a lot of arithmetic.
+        """
         f0 = self._p(params, "freq_hz")
-        # Phase in float64: 2*pi*f*t loses too much precision in float32 after a few seconds.
+        # Phase in float64: f*t loses too much precision in float32 after a few seconds.
         cycles = torch.remainder(f0.double() * idx.double() / self.sample_rate, 1.0).float()
-        rate = self._p(params, "vibrato_rate_hz").clamp_min(1e-3)
-        theta = (
-            2 * math.pi * cycles
-            + f0 * self._p(params, "vibrato_depth") * (1 - torch.cos(2 * math.pi * rate * t)) / rate
-        )
-        s_prev = torch.zeros_like(theta)
-        s_cur = torch.sin(theta)
-        two_c = 2 * torch.cos(theta)
-        out = amps[:, 0:1] * s_cur
-        for k in range(1, num_harmonics):  # sin((k+1)x) = 2cos(x)sin(kx) - sin((k-1)x)
-            s_prev, s_cur = s_cur, two_c * s_cur - s_prev
-            out = out + amps[:, k : k + 1] * s_cur
-        return out
+        depth = self._p(params, "vibrato_depth")
+        if bool((depth > 0).any()):
+            rate = self._p(params, "vibrato_rate_hz").clamp_min(1e-3)
+            # Integral of f0 * depth * sin(2 pi rate t), in cycles.
+            cycles = cycles + f0 * depth * (1 - torch.cos(2 * math.pi * rate * t)) / (2 * math.pi * rate)
+        k = torch.arange(1, num_harmonics + 1, device=params.device, dtype=torch.float32)
+        table = amps[:, :num_harmonics] @ torch.sin(2 * math.pi * k.unsqueeze(1) * self.wavetable_x)
+        table = torch.cat([table, table[:, :1]], dim=1)  # wrap-around point for interpolation
+        pos = torch.remainder(cycles, 1.0) * WAVETABLE_SIZE
+        left = pos.long().clamp_(0, WAVETABLE_SIZE - 1)
+        frac = pos - left
+        lo = torch.gather(table, 1, left)
+        hi = torch.gather(table, 1, left + 1)
+        return torch.lerp(lo, hi, frac)
 
     def _fir_bandpass(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
         """Windowed-sinc band-pass kernels [B, NOISE_TAPS] for cutoffs in Hz."""
@@ -154,9 +159,7 @@ class FugattoSynth(nn.Module):
 
     def _drop_kernel(self, freq: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
         n = torch.arange(DROP_TAPS, device=freq.device, dtype=torch.float32)
-        return torch.exp(-n / (decay.clamp_min(1e-4) * self.sample_rate)) * torch.sin(
-            2 * math.pi * freq * n / self.sample_rate
-        )
+        return torch.exp(-n / (decay.clamp_min(1e-4) * self.sample_rate)) * torch.sin(2 * math.pi * freq * n / self.sample_rate)
 
     def _filtered(self, signals: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
         """Causal linear convolution of each row with its kernel, via one batched FFT.
@@ -170,9 +173,7 @@ class FugattoSynth(nn.Module):
         spec = torch.fft.rfft(signals, n=size) * torch.fft.rfft(kernels, n=size)
         return torch.fft.irfft(spec, n=size)[..., :n]
 
-    def _drums(
-        self, params: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, idx: torch.Tensor
-    ) -> torch.Tensor:
+    def _drums(self, params: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         step_len = 60.0 / self._p(params, "bpm") / 4.0  # seconds per sixteenth note
         pos = t / step_len
         step = torch.floor(pos)
@@ -202,9 +203,19 @@ class FugattoSynth(nn.Module):
         if rows >= params.shape[0]:
             return self._forward(params, lengths, seeds)
         num_samples = int(lengths.max())
-        parts = [self._forward(params[i:i + rows], lengths[i:i + rows], seeds[i:i + rows], num_samples)
-                 for i in range(0, params.shape[0], rows)]
-        return torch.cat(parts)
+        # Rows that use the same voices go through together, so each pass runs few voices.
+        key = (
+            (params[:, PARAM_INDEX["tone_amp"]] > 0).long()
+            + 2 * (params[:, [PARAM_INDEX["noise_amp"], PARAM_INDEX["drop_amp"]]] > 0).any(dim=1).long()
+            + 4 * (params[:, PARAM_INDEX["drum_amp"]] > 0).long()
+        )
+        order = torch.argsort(key, stable=True)
+        params, lengths, seeds = params[order], lengths[order], seeds[order]
+        parts = [
+            self._forward(params[i : i + rows], lengths[i : i + rows], seeds[i : i + rows], num_samples)
+            for i in range(0, params.shape[0], rows)
+        ]
+        return torch.cat(parts)[torch.argsort(order)]
 
     def rows_per_pass(self, batch: int, num_samples: int, device: torch.device) -> int:
         """How many rows to synthesise together.
@@ -218,8 +229,9 @@ class FugattoSynth(nn.Module):
             return batch
         return max(1, self.cpu_pass_elements // max(1, num_samples))
 
-    def _forward(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor,
-                 num_samples: int | None = None) -> torch.Tensor:
+    def _forward(
+        self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor, num_samples: int | None = None
+    ) -> torch.Tensor:
         device = params.device
         num_samples = num_samples or int(lengths.max())
         idx = torch.arange(num_samples, device=device, dtype=torch.int64).unsqueeze(0)
@@ -248,8 +260,9 @@ class FugattoSynth(nn.Module):
             mask = (1 << NOISE_TABLE_BITS) - 1
             offsets = (hash_uniform(sub_seeds, torch.zeros_like(sub_seeds), 7) * mask).long()
             where = (offsets + idx) & mask
-            noise = self.noise_table[where]
-            u = self.uniform_table[where]
+            flat = where.reshape(-1)
+            noise = self.noise_table.index_select(0, flat).view_as(where)
+            u = self.uniform_table.index_select(0, flat).view_as(where)
             rate = p(sub, "drop_rate_hz") / self.sample_rate
             drops = (u < rate) * (0.3 + 0.7 * u / rate.clamp_min(1e-12))
             kernels = torch.cat(
@@ -262,10 +275,10 @@ class FugattoSynth(nn.Module):
                 ]
             )
             band, rain = self._filtered(torch.cat([noise, drops]), kernels).chunk(2)
-            swell = 1 - p(sub, "swell_depth") * (
-                0.5 + 0.5 * torch.cos(2 * math.pi * p(sub, "swell_rate_hz") * t)
-            )
-            voice = p(sub, "noise_amp") * 4.0 * band * swell + p(sub, "drop_amp") * rain
+            voice = p(sub, "noise_amp") * 4.0 * band
+            if bool((p(sub, "swell_depth") > 0).any()):  # slow LFO: skipped when no row uses it
+                voice = voice * (1 - p(sub, "swell_depth") * (0.5 + 0.5 * torch.cos(2 * math.pi * p(sub, "swell_rate_hz") * t)))
+            voice = voice + p(sub, "drop_amp") * rain
             if bool(noisy[:, 2].any()):
                 voice = voice + p(sub, "drum_amp") * self._drums(sub, noise, t, idx)
             mix = mix.index_add(0, rows, voice)
@@ -274,11 +287,8 @@ class FugattoSynth(nn.Module):
         env = torch.clamp(t / p(params, "attack_s").clamp_min(1e-4), max=1.0) * torch.clamp(
             (duration - t) / p(params, "release_s").clamp_min(1e-4), 0.0, 1.0
         )
-        env = env * (
-            1
-            - p(params, "tremolo_depth")
-            * (0.5 - 0.5 * torch.cos(2 * math.pi * p(params, "tremolo_rate_hz") * t))
-        )
+        if bool((p(params, "tremolo_depth") > 0).any()):
+            env = env * (1 - p(params, "tremolo_depth") * (0.5 - 0.5 * torch.cos(2 * math.pi * p(params, "tremolo_rate_hz") * t)))
         audio = mix * env * (idx < lengths)
         peak = audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)
         return audio * (p(params, "gain") / peak)

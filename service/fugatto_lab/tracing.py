@@ -114,9 +114,7 @@ def setup_tracing(settings: Settings, exporter: SpanExporter | None = None) -> T
     if not settings.tracing_enabled:
         return Tracing(enabled=False)
     resource = Resource.create({"service.name": SERVICE_NAME, "service.version": __version__})
-    provider = TracerProvider(
-        resource=resource, sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
-    )
+    provider = TracerProvider(resource=resource, sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)))
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
