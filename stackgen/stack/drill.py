@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stackgen import slo as slo_model
 from stackgen.resolve import Stack
 from stackgen.routing import receivers_for
-from stackgen.spec.alerts import Alert, ErrorRatioAlert, LatencyQuantileAlert, TargetDownAlert, WatchdogAlert
+from stackgen.spec.alerts import ErrorRatioAlert, LatencyQuantileAlert, TargetDownAlert, WatchdogAlert
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
+from stackgen.spec.slo import AvailabilitySLI
 from stackgen.stack import native
 from stackgen.stack.profile import drill_spec
 from stackgen.targets.prometheus import alert_labels
@@ -36,7 +38,7 @@ PROMPT = {"prompt": "a calm 440 Hz sine tone", "duration_seconds": 0.2}
 @dataclass
 class Plan:
     service: Service
-    alert: Alert
+    alert: str
     fault: dict[str, float] | str | None  # None: nothing to inject (Watchdog fires by itself)
     receivers: list[str]
     expected_fire: float  # seconds: scrape + evaluation + for + group_wait (+ injected latency)
@@ -83,8 +85,19 @@ def plans(stack: Stack, profile_spec: Spec, only: str | None = None) -> tuple[li
                     skipped[alert.name] = f"no fault can drive a {alert.kind} alert safely"
                     continue
             labels = {"alertname": alert.name, **alert_labels(service, alert)}
-            todo.append(Plan(service, alert, fault, receivers_for(am, labels),
+            todo.append(Plan(service, alert.name, fault, receivers_for(am, labels),
                              base + alert.for_.seconds + extra))
+        for slo in service.slos:
+            for tier in slo_model.tiers(slo):
+                if only and tier.alert != only:
+                    continue
+                if tier.tier != "page" or not isinstance(slo.sli, AvailabilitySLI):
+                    skipped[tier.alert] = ("ticket windows (1d/2h, 48m/4m compressed) outlast a drill"
+                                           if tier.tier == "ticket" else
+                                           "a latency page needs minutes of slow traffic to fill its 1h (2m) window")
+                    continue
+                labels = {"alertname": tier.alert, **slo_model.alert_labels(service, tier)}
+                todo.append(Plan(service, tier.alert, ERROR_BURST, receivers_for(am, labels), base + tier.for_.seconds))
     if only and not todo and only not in skipped:
         raise native.StackError(f"no alert named {only!r} in the spec")
     return todo, skipped
@@ -187,7 +200,7 @@ def _drill(group: list[Result], state: native.State, inbox: Notifications, token
     """Inject one fault, wait for every alert it drives to fire, clear it, wait for them to resolve."""
     plan = group[0].plan
     service = state.component(plan.service.name)
-    echo(f"drill: {', '.join(r.plan.alert.name for r in group)} <- "
+    echo(f"drill: {', '.join(r.plan.alert for r in group)} <- "
          f"{plan.fault if plan.fault is not None else 'no fault (always firing)'}")
     with Load(service.url):
         t0 = time.time()
@@ -200,7 +213,7 @@ def _drill(group: list[Result], state: native.State, inbox: Notifications, token
         def fired() -> bool:
             for result in group:
                 hits = {(r, at) for r, at, name, st in inbox.since(since)
-                        if name == result.plan.alert.name and st == "firing"}
+                        if name == result.plan.alert and st == "firing"}
                 result.reached = sorted({r for r, _ in hits})
                 if set(result.plan.receivers) <= set(result.reached) and result.fired_after is None:
                     result.fired_after = max(0.0, min(at for r, at in hits if r in result.plan.receivers) - t0)
@@ -220,7 +233,7 @@ def _drill(group: list[Result], state: native.State, inbox: Notifications, token
 
         def resolved() -> bool:
             for result in group:
-                times = [at for _, at, name, st in inbox.since(t1) if name == result.plan.alert.name and st == "resolved"]
+                times = [at for _, at, name, st in inbox.since(t1) if name == result.plan.alert and st == "resolved"]
                 if times and result.resolved_after is None:
                     result.resolved_after = min(times) - t1
             return all(r.resolved_after is not None for r in group)
@@ -239,7 +252,7 @@ def table(results: list[Result], skipped: dict[str, str]) -> str:
 
     header = ("alert", "expected receiver", "receiver reached", "fire s", "expected s", "resolve s", "result")
     rows = [header] + [
-        (r.plan.alert.name, ",".join(r.plan.receivers), ",".join(r.reached) or "-", seconds(r.fired_after),
+        (r.plan.alert, ",".join(r.plan.receivers), ",".join(r.reached) or "-", seconds(r.fired_after),
          seconds(r.plan.expected_fire), seconds(r.resolved_after) if r.plan.fault is not None else "n/a",
          "pass" if r.passed else f"FAIL: {r.error or 'reached the wrong receiver'}")
         for r in results

@@ -29,7 +29,7 @@ from stackgen.resolve import Stack
 from stackgen.serialize import yaml_text
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
-from stackgen.stack.profile import drill_spec
+from stackgen.stack.profile import FACTOR, drill_spec
 
 STATE_FILE = "state.json"
 TOKEN_FILE = "admin-token"
@@ -211,18 +211,20 @@ def alertmanager_native_config(spec: Spec, webhook_url: str) -> dict[str, Any]:
     return out
 
 
-def _write_configs(stack: Stack, spec: Spec, run: Path, addr: dict[str, str], webhook_url: str) -> None:
+def _write_configs(stack: Stack, spec: Spec, run: Path, addr: dict[str, str], webhook_url: str,
+                   time_scale: int) -> None:
     from stackgen.targets import prometheus
+    from stackgen.targets.slo_rules import slo_rules
 
-    local = Stack(spec=spec, spec_name=stack.spec_name)
     prom_dir = run / "prometheus"
-    if prom_dir.exists():
-        shutil.rmtree(prom_dir / "rules", ignore_errors=True)
-    for artifact in prometheus.render(local):
-        if artifact.path.startswith("prometheus/rules/"):
-            target = run / artifact.path
+    shutil.rmtree(prom_dir / "rules", ignore_errors=True)
+    for service in spec.services:
+        for path, groups in prometheus.rule_file_groups(spec, service).items():
+            if path == names.slo_rules_file(service.name) and time_scale > 1:
+                groups = slo_rules(service, time_scale)["groups"]
+            target = run / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(artifact.content)
+            target.write_text(yaml_text({"groups": groups}, names.header(stack.spec_name)))
     (prom_dir / "prometheus.yml").write_text(yaml_text(prometheus.server_config(spec, addr), names.header(stack.spec_name)))
     am_dir = run / "alertmanager"
     am_dir.mkdir(parents=True, exist_ok=True)
@@ -262,7 +264,7 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
         components.append(Component(service.name, _service_argv(service, http, metrics), f"http://127.0.0.1:{http}",
                                     f"http://127.0.0.1:{http}{service.probes.readiness.path}", env))
     webhook_url = f"http://127.0.0.1:{ports[WEBHOOK]}"
-    _write_configs(stack, spec, run, addr, webhook_url)
+    _write_configs(stack, spec, run, addr, webhook_url, FACTOR if profile == "drill" else 1)
     components = [
         Component(WEBHOOK, [sys.executable, "-m", "stackgen.stack.webhook", "--port", str(ports[WEBHOOK]),
                             "--out", str(notifications)], webhook_url, f"{webhook_url}/health"),

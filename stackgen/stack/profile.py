@@ -22,6 +22,13 @@ def compress(duration: Duration, floor: int = 0) -> Duration:
     return Duration(max(floor, round(int(duration) / FACTOR / 1000) * 1000))
 
 
+def _slo(slo):
+    """SLO ranges shrink when the rules are written (slo_rules' time_scale); here only `for` does."""
+    tiers = {t: getattr(slo.alerting, t).model_copy(update={"for_": compress(getattr(slo.alerting, t).for_)})
+             for t in ("page", "ticket")}
+    return slo.model_copy(update={"alerting": slo.alerting.model_copy(update=tiers)})
+
+
 def _alert(alert):
     update: dict = {"for_": compress(alert.for_)}
     if hasattr(alert, "window"):
@@ -46,7 +53,8 @@ def _alertmanager(am: Alertmanager) -> Alertmanager:
 def drill_spec(spec: Spec) -> Spec:
     prometheus = spec.prometheus.model_copy(update={
         "scrape_interval": SCRAPE, "scrape_timeout": Duration(900), "evaluation_interval": SCRAPE})
-    services = [s.model_copy(update={"scrape_interval": None, "alerts": [_alert(a) for a in s.alerts]})
+    services = [s.model_copy(update={"scrape_interval": None, "alerts": [_alert(a) for a in s.alerts],
+                                     "slos": [_slo(o) for o in s.slos]})
                 for s in spec.services]
     return spec.model_copy(update={"prometheus": prometheus, "services": services,
                                    "alertmanager": _alertmanager(spec.alertmanager)})

@@ -38,9 +38,12 @@ def test_native_alertmanager_keeps_routes_and_records_every_receiver():
 def test_plans_map_alert_kinds_to_faults_and_predicted_receivers():
     stack = load_stack(ROOT / "stack.yaml")
     todo, skipped = plans(stack, drill_spec(stack.spec))
-    by_name = {p.alert.name: p for p in todo}
+    by_name = {p.alert: p for p in todo}
     assert by_name["HighErrorRate"].fault == ERROR_BURST
     assert by_name["ServiceDown"].fault == STOP
     assert by_name["HighResponseTime"].fault == {"latency_seconds": 12.0}
     assert by_name["Watchdog"].receivers == ["deadmans-switch"]
-    assert set(skipped) == {"HighMemoryUsage", "HighGPUUtilization"}
+    assert by_name["GenerateAvailabilityFastBurn"].fault == ERROR_BURST
+    assert by_name["GenerateAvailabilityFastBurn"].receivers == ["critical-alerts"]
+    assert set(skipped) == {"HighMemoryUsage", "HighGPUUtilization", "GenerateAvailabilitySlowBurn",
+                            "GenerateLatencyFastBurn", "GenerateLatencySlowBurn"}
