@@ -84,6 +84,11 @@ class Service:
                 raise RuntimeError("service did not become ready")
             time.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process: robust to other load on a shared machine."""
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return times.user + times.system
+
     def rss(self) -> int:
         return psutil.Process(self.proc.pid).memory_info().rss
 
@@ -203,30 +208,38 @@ def scenario_overhead(args: argparse.Namespace, log_dir: Path) -> dict[str, obje
                                      trace_ratio=args.trace_ratio, **common),
     }
     results: dict[str, list[float]] = {name: [] for name in services}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in services}
     try:
         # Both servers are up for the whole run; only one is loaded at a time.
         for _ in range(args.rounds):
             for name, svc in services.items():
-                results[name].append(load(svc.port, 32, args.seconds, args.audio_seconds).throughput)
+                load(svc.port, 32, 0, args.audio_seconds, warmup=1.0)
+                before = svc.cpu_seconds()
+                r = load(svc.port, 32, args.seconds, args.audio_seconds, warmup=0)
+                cpu_ms[name].append((svc.cpu_seconds() - before) / r.requests * 1000)
+                results[name].append(r.throughput)
     finally:
         for svc in services.values():
             svc.stop()
     off = statistics.median(results["off"])
-    print("| instrumentation | req/s per round | median req/s | overhead |\n|---|---|---:|---:|")
+    off_cpu = statistics.median(cpu_ms["off"])
+    print("| instrumentation | req/s per round | median req/s | throughput overhead | server CPU ms/request "
+          "(median) | CPU overhead |\n|---|---|---:|---:|---:|---:|")
     overheads = {}
     for name, values in results.items():
         overheads[name] = (off - statistics.median(values)) / off * 100
+        cpu = statistics.median(cpu_ms[name])
         per_round = ", ".join(f"{x:.1f}" for x in values)
-        print(f"| {name} | {per_round} | {statistics.median(values):.1f} | {overheads[name]:.1f}% |")
+        print(f"| {name} | {per_round} | {statistics.median(values):.1f} | {overheads[name]:.1f}% | {cpu:.3f} | "
+              f"{(cpu - off_cpu) / off_cpu * 100:.1f}% |")
     print("\n(tracing exports over OTLP/HTTP to a local sink that accepts and discards spans)")
-    return {"overhead": results, "overhead_percent": overheads}
+    return {"overhead": results, "overhead_percent": overheads, "cpu_ms_per_request": cpu_ms}
 
 
 def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
     """Scrape latency over HTTP with every label combination the service can emit populated."""
     sys.path.insert(0, str(ROOT / "service"))
-    import prometheus_client
-    from fugatto_lab.metrics import KNOWN_METHODS, ServiceMetrics
+    from fugatto_lab.metrics import KNOWN_METHODS, ServiceMetrics, start_metrics_server
 
     metrics = ServiceMetrics()
     # Every (method, endpoint, status) the service can emit: each route's own methods with the
@@ -247,7 +260,7 @@ def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object
     metrics.model_load_seconds.labels("fugatto-synth-v1").observe(1.0)
     metrics.batch_size.observe(8)
     port = free_port()
-    prometheus_client.start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+    start_metrics_server(metrics, "127.0.0.1", port)  # the service's own /metrics server
     body = metrics.exposition()
     series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
     times = []
@@ -292,7 +305,7 @@ def main() -> int:
     p.add_argument("--max-batch", type=int, default=32)
     p.add_argument("--max-wait-ms", type=float, default=10.0)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--trace-ratio", type=float, default=1.0, help="OTEL_TRACES_SAMPLER_ARG for the overhead run")
     p.add_argument("--scrapes", type=int, default=1000)
     p.add_argument("--rss-requests", type=int, default=5000)

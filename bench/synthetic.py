@@ -25,6 +25,9 @@ def synthetic_spec(services: int) -> str:
             alert["name"] = f"{alert['name']}S{i}N{j}"
             alerts.append(alert)
         service["alerts"] = alerts
+        for slo in service.get("slos", []):
+            slo["name"] = f"{slo['name']}-s{i}"  # SLO alert names derive from it and are unique per stack
         out.append(service)
     base["services"] = out
+    base.pop("environments", None)  # its overrides name the original service
     return yaml.safe_dump(base, sort_keys=False)

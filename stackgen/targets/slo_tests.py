@@ -91,6 +91,8 @@ class Simulation:
     def __init__(self, profile: Profile, slo: SLO, tier: model.Tier) -> None:
         self.profile, self.slo, self.tier = profile, slo, tier
         self.bad, self.total = profile.cumulative()  # exact integers
+        # Thresholds are exact fractions underneath: compute each once, not at every evaluation.
+        self.bounds = [(c, model.threshold(c, slo)) for c in tier.conditions]
 
     def ratio(self, at: int, window: int) -> float | None:
         step = self.profile.interval
@@ -102,8 +104,7 @@ class Simulation:
 
     def condition(self, at: int) -> float | None:
         """The alert expression's value at `at` (the short window's ratio of the first true branch)."""
-        for c in self.tier.conditions:
-            bound = model.threshold(c, self.slo)
+        for c, bound in self.bounds:
             short, long = self.ratio(at, c.short), self.ratio(at, c.long)
             if short is not None and long is not None and short > bound and long > bound:
                 return short
@@ -118,6 +119,18 @@ class Simulation:
             firing = value is not None and since is not None and at - since >= self.tier.for_
             out.append((at, value if firing else None))
         return out
+
+
+_STATES: dict[tuple[Any, ...], list[tuple[int, float | None]]] = {}
+
+
+def _states(profile: Profile, slo: SLO, tier: model.Tier) -> list[tuple[int, float | None]]:
+    """Simulated alert states, memoized: services sharing an SLO shape share the simulation."""
+    key = (profile.interval, tuple(profile.segments), slo.objective, tier.for_,
+           tuple((c.long, c.short, c.factor) for c in tier.conditions))
+    if key not in _STATES:
+        _STATES[key] = Simulation(profile, slo, tier).states(profile.end)
+    return _STATES[key]
 
 
 # --- scenarios ----------------------------------------------------------------------------------
@@ -144,7 +157,7 @@ def _fires_and_resolves(service: Service, slo: SLO, tier: model.Tier, c: model.C
     healthy = history // interval
     onset_steps = (c.long + tier.for_ + EVALUATION_INTERVAL) // interval
     probe = Profile(interval, [(0.0, healthy), (ratio, onset_steps)])
-    fired = [at for at, value in Simulation(probe, slo, tier).states(probe.end) if value is not None]
+    fired = [at for at, value in _states(probe, slo, tier) if value is not None]
     if not fired or fired[0] > history + c.long + tier.for_:
         raise AssertionError(f"{tier.alert}: a ratio of {ratio} should fire within {c.long} of the onset")
     fire_at = fired[0]
@@ -152,7 +165,7 @@ def _fires_and_resolves(service: Service, slo: SLO, tier: model.Tier, c: model.C
     recovery = max(other.short for other in tier.conditions)
     tail = (recovery + 2 * EVALUATION_INTERVAL) // interval
     profile = Profile(interval, [(0.0, healthy), (ratio, fire_at // interval - healthy), (0.0, tail)])
-    states = Simulation(profile, slo, tier).states(profile.end)
+    states = _states(profile, slo, tier)
     resolved = next(at for at, value in states if at > fire_at and value is None)
     if resolved > fire_at + recovery:
         raise AssertionError(f"{tier.alert}: should resolve within {recovery} of recovery")
@@ -169,7 +182,7 @@ def _fires_and_resolves(service: Service, slo: SLO, tier: model.Tier, c: model.C
 def _stays_silent(service: Service, slo: SLO, tier: model.Tier, c: model.Condition, interval: Duration,
                   history: int, ratio: float) -> dict[str, Any]:
     profile = Profile(interval, [(0.0, history // interval), (ratio, c.long // interval)])
-    states = Simulation(profile, slo, tier).states(profile.end)
+    states = _states(profile, slo, tier)
     if any(value is not None for _, value in states):
         raise AssertionError(f"{tier.alert}: a ratio of {ratio} must never fire")
     onset = history
