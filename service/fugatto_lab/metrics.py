@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .exposition import TextRenderer, serve
 from .gpu import NvmlReader
 
 # `_created` samples double the series count and no rule or dashboard of ours reads them.
@@ -176,6 +177,7 @@ class ServiceMetrics:
         self.queue_depth = Gauge("fugatto_queue_depth", spec["fugatto_queue_depth"].help, registry=self.registry)
         self.batch_size = hist("fugatto_batch_size")
         self.registry.register(ResourceCollector(self.nvml))
+        self.renderer = TextRenderer(self.registry)
         self._lock = threading.Lock()
 
     def observe_request(self, method: str, endpoint: str, status: int, seconds: float) -> None:
@@ -193,13 +195,13 @@ class ServiceMetrics:
         self.queue_depth.set_function(lambda: float(depth()))
 
     def exposition(self) -> bytes:
-        return prometheus_client.generate_latest(self.registry)
+        return self.renderer.render()
 
 
-def start_metrics_server(metrics: ServiceMetrics, host: str, port: int) -> tuple[object, threading.Thread]:
-    """Serve /metrics on its own port from a daemon thread (prometheus_client's WSGI server).
+def start_metrics_server(metrics: ServiceMetrics, host: str, port: int) -> object:
+    """Serve /metrics on its own port from a daemon thread.
 
     A separate port keeps scrapes off the API's event loop and lets the network policy expose
     the API without exposing telemetry.
     """
-    return prometheus_client.start_http_server(port, addr=host, registry=metrics.registry)
+    return serve(metrics.registry, host, port)

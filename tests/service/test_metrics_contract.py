@@ -22,14 +22,29 @@ def _family_name(name: str, kind: str) -> str:
     return name[: -len("_total")] if kind == "counter" and name.endswith("_total") else name
 
 
-def _expected_contract() -> dict[str, tuple[str, frozenset[str]]]:
+def _stack_metrics() -> list[dict] | None:
+    """The service's metric list in stack.yaml, when that file (and the service in it) exists."""
     stack = REPO_ROOT / "stack.yaml"
-    if stack.exists():
-        spec = yaml.safe_load(stack.read_text())
-        services = [s for s in spec.get("services", []) if s.get("name") == "fugatto-audio-lab"]
-        if services and services[0].get("metrics"):
-            return {m["name"]: (m["type"], frozenset(m.get("labels") or ())) for m in services[0]["metrics"]}
+    if not stack.exists():
+        return None
+    spec = yaml.safe_load(stack.read_text())
+    services = [s for s in spec.get("services", []) if s.get("name") == "fugatto-audio-lab"]
+    return services[0].get("metrics") if services else None
+
+
+def _expected_contract() -> dict[str, tuple[str, frozenset[str]]]:
+    metrics = _stack_metrics()
+    if metrics:
+        return {m["name"]: (m["type"], frozenset(m.get("labels") or ())) for m in metrics}
     return {s.name: (s.type, frozenset(s.labels)) for s in CONTRACT}
+
+
+def test_histogram_buckets_match_stack_yaml_when_present():
+    metrics = _stack_metrics() or []
+    declared = {m["name"]: [float(b) for b in m["buckets"]] for m in metrics if m.get("buckets")}
+    for spec in CONTRACT:
+        if spec.name in declared:
+            assert declared[spec.name] == [float(b) for b in spec.buckets or ()], spec.name
 
 
 def _scrape(metrics: ServiceMetrics) -> dict[str, object]:
@@ -92,8 +107,9 @@ def test_random_unknown_paths_keep_the_endpoint_label_bounded(client):
     rng = random.Random(0)
     methods = ["GET", "POST", "DELETE", "PROPFIND", "BREW"]
     for _ in range(1000):
-        path = "/" + "/".join("".join(rng.choices(string.ascii_lowercase + string.digits, k=rng.randint(1, 12)))
-                              for _ in range(rng.randint(1, 4)))
+        path = "/" + "/".join(
+            "".join(rng.choices(string.ascii_lowercase + string.digits, k=rng.randint(1, 12))) for _ in range(rng.randint(1, 4))
+        )
         client.request(rng.choice(methods), path)
     samples = _scrape(client.app.state.svc.metrics)["fugatto_requests"].samples
     endpoints = {s.labels["endpoint"] for s in samples}
@@ -144,3 +160,45 @@ def test_gpu_gauges_absent_without_nvml():
 
     families = _scrape(ServiceMetrics(NoNvml()))
     assert not GPU_METRICS & set(families)
+
+
+def test_fast_exposition_matches_prometheus_client(client):
+    """The service's renderer says exactly what prometheus_client's generate_latest says."""
+    import prometheus_client
+
+    _populate(client)
+    metrics = client.app.state.svc.metrics
+    metrics.requests.labels("GET", 'we"ird\\path\n', "404").inc()  # escaping (never emitted by routes)
+
+    def parsed(text: str) -> dict:
+        return {
+            f.name: (
+                f.type,
+                f.documentation,
+                sorted(
+                    (s.name, tuple(sorted(s.labels.items())), s.value)
+                    for s in f.samples
+                    if s.name != "fugatto_memory_usage_bytes"
+                ),
+            )
+            for f in text_string_to_metric_families(text)
+        }
+
+    ours = parsed(metrics.exposition().decode())
+    reference = parsed(prometheus_client.generate_latest(metrics.registry).decode())
+    assert ours == reference
+
+
+def test_metrics_http_server_serves_the_exposition(client):
+    import httpx
+    from fugatto_lab.metrics import start_metrics_server
+
+    server = start_metrics_server(client.app.state.svc.metrics, "127.0.0.1", 0)
+    try:
+        port = server.server_address[1]
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=0.0.4")
+        assert "fugatto_active_models 1.0" in r.text
+        assert httpx.get(f"http://127.0.0.1:{port}/other").status_code == 404
+    finally:
+        server.shutdown()
