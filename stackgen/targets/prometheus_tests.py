@@ -113,6 +113,9 @@ def _series_name(metric: str, labels: dict[str, str]) -> str:
 def _counter(segments: list[tuple[float, int]]) -> str:
     """Expanding notation for a counter growing by `inc` per step over consecutive segments."""
     parts, last = [], None
+    # Increments are rounded so float noise (1000 * 0.055 = 55.00000000000001) cannot make a later
+    # segment start a hair below the previous value, which promtool would read as a counter reset.
+    segments = [(round(inc, 6), steps) for inc, steps in segments]
     for inc, steps in segments:
         if last is None:
             parts.append(f"0+{number(inc)}x{steps}")
