@@ -253,7 +253,7 @@ def _threshold(spec: Spec, service: Service, alert: ThresholdAlert, step: Durati
         fire_value, silent_value = (1.0, -1.0) if upward else (-1.0, 1.0)
     else:
         past, below = (JUST_PAST, JUST_BELOW) if (t > 0) == upward else (JUST_BELOW, JUST_PAST)
-        fire_value, silent_value = t * past, t * below
+        fire_value, silent_value = round(t * past, 9), round(t * below, 9)
     series = _series_name(metric.name, labels)
     pending = _steps(alert.for_, step)
     fire_at = pending + 1
