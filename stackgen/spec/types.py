@@ -16,7 +16,9 @@ from pydantic_core import core_schema
 class StrictModel(BaseModel):
     """Base of every spec model: unknown keys are errors, values are immutable and not coerced."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=False)
+    # defer_build: the schema is built once, on first validation of the root Spec, instead of once per
+    # model class at import (which cost ~0.2 s of every cold `stackgen` run).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=False, defer_build=True)
 
 
 # --- durations ------------------------------------------------------------------------------
