@@ -1,14 +1,13 @@
 """Jinja2 templates for text formats without an emitter (the Logstash pipeline).
 
-Installed, templates/ is the data package `stackgen.templates`; in a checkout run with
-PYTHONPATH=. that package does not exist, so fall back to the folder next to the package.
+templates/ at the repository root is linked as stackgen/templates, so it is the data package
+`stackgen.templates` both in a checkout and in an installed wheel.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 from functools import cache
-from pathlib import Path
 
 import jinja2
 
@@ -21,10 +20,7 @@ def logstash_string(value: str) -> str:
 
 
 def _template_text(name: str) -> str:
-    try:
-        return importlib.resources.files("stackgen.templates").joinpath(name).read_text(encoding="utf-8")
-    except ModuleNotFoundError:
-        return (Path(__file__).resolve().parent.parent / "templates" / name).read_text(encoding="utf-8")
+    return importlib.resources.files("stackgen.templates").joinpath(name).read_text(encoding="utf-8")
 
 
 @cache
