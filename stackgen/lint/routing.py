@@ -56,6 +56,8 @@ def _inhibitions(ctx: Context) -> Iterator[Finding]:
                 continue
             for k, label in enumerate(inhibit.equal):
                 for e in matched:
+                    if label in e.rule.get("labels", {}):
+                        continue  # a static label: present whatever the expression returns
                     labels = ctx.alert_labels(e)
                     if labels is None:
                         yield ctx.finding("inhibit-equal-missing", (*base, "equal", k),

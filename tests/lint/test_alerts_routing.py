@@ -74,3 +74,14 @@ def test_inhibition_matching_no_alert_warns(lint_text):
 def test_committed_stack_has_no_findings(committed):
     stack, artifacts = committed
     assert lint(stack, artifacts, Path(REPO)) == []
+
+
+def test_raw_alert_with_unknowable_result_labels(lint_text):
+    # `service` is a static label of every alert: present whatever the expression returns
+    found = lint_text(with_raw_alert("max_over_time(fugatto_queue_depth[5m]) > 100", name="Backlog"))
+    assert [f for f in found if f.rule.startswith("inhibit")] == []
+    # `instance` depends on the expression; label_replace's result labels are not knowable statically
+    text = replace_once(with_raw_alert('label_replace(fugatto_queue_depth, "x", "y", "", "") > 100', name="Backlog"),
+                        "      equal: [service]", "      equal: [service, instance]")
+    found = [f for f in lint_text(text) if "Backlog" in f.message and f.rule == "inhibit-equal-missing"]
+    assert [(f.severity, "cannot tell" in f.message) for f in found] == [("warning", True)]
