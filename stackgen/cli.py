@@ -86,6 +86,29 @@ def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+@app.command()
+def lint(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"),
+         live: Annotated[str | None, typer.Option(help="a /metrics URL to compare with the metric contract")] = None,
+         service: Annotated[str | None, typer.Option(help="the service --live belongs to (needed with several)")] = None,
+         ) -> None:
+    """Semantic checks of the spec and a fresh render (docs/lint.md); exit 1 on any error finding."""
+    from stackgen.lint import ERROR
+    from stackgen.lint import lint as run_lint
+
+    stack, artifacts = _render(spec)
+    try:
+        findings = run_lint(stack, artifacts, spec.resolve().parent, out.as_posix(), live, service)
+    except ValueError as exc:
+        raise _fail([str(exc)], EXIT_BAD_INPUT) from None
+    for finding in findings:
+        typer.echo(str(finding))
+    errors = sum(1 for f in findings if f.severity == ERROR)
+    summary = f"lint: {errors} error(s), {len(findings) - errors} warning(s)"
+    if errors:
+        raise _fail([summary], EXIT_CHECK_FAILED)
+    typer.echo(summary)
+
+
 explain_app = typer.Typer(no_args_is_help=True, help="Explain what the spec generates, in plain numbers.")
 app.add_typer(explain_app, name="explain")
 

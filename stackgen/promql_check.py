@@ -7,6 +7,8 @@ values are already inside strings, so the parser sees valid PromQL with the same
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import promql_parser
 
@@ -53,3 +55,193 @@ def selected_metrics(expr: str) -> list[str]:
 def is_recording_rule(name: str) -> bool:
     """Recording rules are named level:metric:operations; contract metrics never contain a colon."""
     return ":" in name
+
+
+# ---------------------------------------------------------------------------------------------
+# Structural analysis for `stackgen lint`: what an expression selects, how it aggregates, which
+# functions it calls over which series and ranges, and which labels its result can carry.
+# ---------------------------------------------------------------------------------------------
+
+# Functions whose result keeps the labels of their (first) vector argument.
+_LABEL_KEEPING = frozenset({
+    "abs", "ceil", "floor", "round", "exp", "ln", "log2", "log10", "sqrt", "clamp", "clamp_min", "clamp_max",
+    "rate", "irate", "increase", "delta", "idelta", "deriv", "resets", "changes", "predict_linear",
+    "avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time", "last_over_time",
+    "stddev_over_time", "stdvar_over_time", "quantile_over_time", "present_over_time", "sort", "sort_desc",
+    "timestamp", "holt_winters", "sgn",
+})
+# Aggregations that keep every label of the series they return.
+_SELECTING_AGGREGATIONS = frozenset({"topk", "bottomk"})
+
+
+@dataclass(frozen=True)
+class LabelMatch:
+    label: str
+    op: str  # =, !=, =~, !~
+    value: str
+
+
+@dataclass(frozen=True)
+class SelectorInfo:
+    """One vector or matrix selector; `range_ms` is set for a matrix selector."""
+
+    metric: str | None
+    matchers: tuple[LabelMatch, ...]
+    range_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    op: str
+    by: tuple[str, ...] | None  # None: no `by`
+    without: tuple[str, ...] | None  # None: no `without`
+    selectors: tuple[SelectorInfo, ...]  # the selectors it aggregates
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """A function call; `selectors` are those anywhere inside its arguments, `aggregations` likewise."""
+
+    function: str
+    selectors: tuple[SelectorInfo, ...]
+    aggregations: tuple[Aggregation, ...]
+    ranges_ms: tuple[int, ...]  # ranges of matrix selectors / subqueries passed directly
+
+
+@dataclass
+class Analysis:
+    selectors: list[SelectorInfo] = field(default_factory=list)
+    aggregations: list[Aggregation] = field(default_factory=list)
+    calls: list[CallInfo] = field(default_factory=list)
+    ranges_ms: list[int] = field(default_factory=list)  # every matrix selector and subquery range
+    result_labels: frozenset[str] | None = None  # None: not knowable statically (keeps series labels)
+
+
+_MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+
+
+def _ms(delta: object) -> int:
+    return int(delta.total_seconds() * 1000)  # type: ignore[attr-defined]
+
+
+def _selector(node: object, range_ms: int | None = None) -> SelectorInfo:
+    matchers = []
+    name = node.name  # type: ignore[attr-defined]
+    for m in node.matchers.matchers:  # type: ignore[attr-defined]
+        if m.name == "__name__":
+            name = name or m.value
+            continue
+        op = _MATCH_OPS.get(str(m.op).rsplit(".", 1)[-1], str(m.op))
+        matchers.append(LabelMatch(m.name, op, m.value))
+    return SelectorInfo(name or None, tuple(matchers), range_ms)
+
+
+def parse(expr: str) -> object:
+    text = _RANGE_VARIABLES.sub("5m", expr)
+    try:
+        return promql_parser.parse(text)
+    except (ValueError, RuntimeError) as exc:
+        raise PromQLError(str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid PromQL") from None
+
+
+LabelsOf = Callable[[SelectorInfo], "frozenset[str] | None"]
+
+
+def _unknown(_: SelectorInfo) -> frozenset[str] | None:
+    return None
+
+
+def analyze(expr: str, labels_of: LabelsOf = _unknown) -> Analysis:
+    """Parse and describe an expression; raises PromQLError when it does not parse.
+
+    `labels_of` says which labels a selected series carries (the metric contract knows); without
+    it a bare selector's labels are unknown and so is the result's label set.
+    """
+    out = Analysis()
+    out.result_labels = _visit(parse(expr), out, labels_of)
+    return out
+
+
+def _visit(node: object, out: Analysis, labels_of: LabelsOf) -> frozenset[str] | None:
+    """Record what the subtree contains; return the labels its result can carry (None: unknown)."""
+    p = promql_parser
+    if isinstance(node, p.VectorSelector):
+        sel = _selector(node)
+        out.selectors.append(sel)
+        return labels_of(sel)
+    if isinstance(node, p.MatrixSelector):
+        rng = _ms(node.range)
+        sel = _selector(node.vector_selector, rng)
+        out.selectors.append(sel)
+        out.ranges_ms.append(rng)
+        return labels_of(sel)
+    if isinstance(node, p.SubqueryExpr):
+        out.ranges_ms.append(_ms(node.range))
+        return _visit(node.expr, out, labels_of)
+    if isinstance(node, p.ParenExpr | p.UnaryExpr):
+        return _visit(node.expr, out, labels_of)
+    if isinstance(node, p.NumberLiteral | p.StringLiteral):
+        return frozenset()
+    if isinstance(node, p.AggregateExpr):
+        inner = Analysis()
+        labels = _visit(node.expr, inner, labels_of)
+        if node.param is not None:
+            _visit(node.param, inner, labels_of)
+        _merge(out, inner)
+        op = str(node.op)
+        mod = node.modifier
+        by = without = None
+        if mod is not None:
+            names = tuple(mod.labels)
+            if str(mod.type).endswith("Without"):
+                without = names
+            else:
+                by = names
+        out.aggregations.append(Aggregation(op, by, without, tuple(inner.selectors)))
+        if op in _SELECTING_AGGREGATIONS:
+            return labels
+        if without is not None:
+            return None if labels is None else labels - set(without)
+        return frozenset(by or ())
+    if isinstance(node, p.Call):
+        inner = Analysis()
+        arg_labels = [_visit(arg, inner, labels_of) for arg in node.args]
+        ranges = tuple(_ms(a.range) for a in node.args if isinstance(a, p.MatrixSelector | p.SubqueryExpr))
+        _merge(out, inner)
+        name = node.func.name
+        out.calls.append(CallInfo(name, tuple(inner.selectors), tuple(inner.aggregations), ranges))
+        vectors = [lab for arg, lab in zip(node.args, arg_labels, strict=True)
+                   if not isinstance(arg, p.NumberLiteral | p.StringLiteral)]
+        if name in ("vector", "time", "scalar", "pi"):
+            return frozenset()
+        if name in ("absent", "absent_over_time") and inner.selectors:
+            # absent() returns the labels of the selector's equality matchers
+            return frozenset(m.label for m in inner.selectors[0].matchers if m.op == "=")
+        if name == "histogram_quantile":
+            return None if vectors[-1] is None else vectors[-1] - {"le"}
+        if name in _LABEL_KEEPING and vectors:
+            return vectors[0]
+        return None
+    if isinstance(node, p.BinaryExpr):
+        lhs, rhs = _visit(node.lhs, out, labels_of), _visit(node.rhs, out, labels_of)
+        scalar_l = isinstance(node.lhs, p.NumberLiteral)
+        scalar_r = isinstance(node.rhs, p.NumberLiteral)
+        if scalar_l:
+            return rhs
+        if scalar_r:
+            return lhs
+        op = str(node.op)
+        if op == "or":
+            return None if lhs is None or rhs is None else lhs | rhs
+        card = str(getattr(node.modifier, "card", "")) if node.modifier is not None else ""
+        if card.endswith("OneToMany"):
+            return rhs
+        return lhs
+    return None
+
+
+def _merge(out: Analysis, inner: Analysis) -> None:
+    out.selectors += inner.selectors
+    out.aggregations += inner.aggregations
+    out.calls += inner.calls
+    out.ranges_ms += inner.ranges_ms

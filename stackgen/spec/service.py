@@ -82,6 +82,8 @@ class Metric(StrictModel):
     help: Annotated[str, Field(min_length=1)]
     labels: list[LabelName] = Field(default_factory=list)
     buckets: list[float] | None = Field(None, description="upper bounds, increasing; histograms only")
+    optional: bool = Field(False, description="may legitimately be absent (e.g. GPU gauges without a GPU); "
+                                              "`stackgen lint --live` then warns instead of failing")
 
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
@@ -126,6 +128,9 @@ class Service(StrictModel):
     env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = Field(default_factory=dict)
     secret_env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], SecretRef] = Field(default_factory=dict)
     metrics_path: Annotated[str, Field(pattern=r"^/[\w./-]*$")] = "/metrics"
+    openapi: Annotated[str, Field(pattern=r"^[^/\s][^\s]*\.json$")] | None = Field(
+        None, description="the service's OpenAPI document (JSON), relative to the spec file; "
+                          "`stackgen lint` checks every probe path exists in it")
     scrape_interval: Duration | None = None
     metrics: list[Metric] = Field(min_length=1, description="the metric contract")
     alerts: list[Alert] = Field(default_factory=list)

@@ -1,0 +1,79 @@
+"""The Alertmanager tree is consistent: receivers used and defined, inhibitions compare real labels.
+
+Rule ids: route-unknown-receiver, receiver-unused, inhibit-equal-missing, inhibit-no-match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from stackgen.lint.context import Context, Expr
+from stackgen.lint.finding import WARNING, Finding
+from stackgen.spec.alertmanager import Route
+from stackgen.spec.load import Path_
+
+
+def _routes(route, path: Path_) -> Iterator[tuple[Route, Path_]]:
+    for i, child in enumerate(route.routes):
+        child_path = (*path, "routes", i)
+        yield child, child_path
+        yield from _routes(child, child_path)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    am = ctx.spec.alertmanager
+    defined = {r.name for r in am.receivers}
+    used = {am.route.receiver}
+    root_path: Path_ = ("alertmanager", "route")
+    for route, path in [(am.route, root_path), *_routes(am.route, root_path)]:
+        if route.receiver is None:
+            continue
+        used.add(route.receiver)
+        if route.receiver not in defined:
+            yield ctx.finding("route-unknown-receiver", (*path, "receiver"),
+                              f"route sends to receiver {route.receiver!r}, which is not defined",
+                              f"define it under alertmanager.receivers or use one of {', '.join(sorted(defined))}")
+    for i, receiver in enumerate(am.receivers):
+        if receiver.name not in used:
+            yield ctx.finding("receiver-unused", ("alertmanager", "receivers", i, "name"),
+                              f"receiver {receiver.name!r} is not used by any route",
+                              "route alerts to it (alertmanager.route.routes[].receiver) or delete it")
+    yield from _inhibitions(ctx)
+
+
+def _inhibitions(ctx: Context) -> Iterator[Finding]:
+    alerts = [e for e in ctx.exprs if e.kind == "alert"]
+    for r, inhibit in enumerate(ctx.spec.alertmanager.inhibit_rules):
+        base: Path_ = ("alertmanager", "inhibit_rules", r)
+        for side, matchers in (("source", inhibit.source_matchers), ("target", inhibit.target_matchers)):
+            matched = [e for e in alerts if _matches(e, matchers)]
+            where = (*base, f"{side}_matchers")
+            if not matched:
+                yield ctx.finding("inhibit-no-match", where,
+                                  f"no alert matches the inhibition's {side} matchers "
+                                  f"({', '.join(map(str, matchers))}), so it never applies",
+                                  "match the labels of existing alerts, or delete the inhibition", WARNING)
+                continue
+            for k, label in enumerate(inhibit.equal):
+                for e in matched:
+                    if label in e.rule.get("labels", {}):
+                        continue  # a static label: present whatever the expression returns
+                    labels = ctx.alert_labels(e)
+                    if labels is None:
+                        yield ctx.finding("inhibit-equal-missing", (*base, "equal", k),
+                                          f"cannot tell whether {side} alert {e.rule['alert']} carries label "
+                                          f"{label!r} (its expression's result labels are not knowable)",
+                                          f"aggregate the alert's expression by ({label}) or set it as a static "
+                                          f"label", WARNING)
+                    elif label not in labels:
+                        yield ctx.finding("inhibit-equal-missing", (*base, "equal", k),
+                                          f"equal label {label!r} is missing on {side} alert {e.rule['alert']} "
+                                          f"(its labels: {', '.join(sorted(labels))}); Alertmanager treats a "
+                                          f"missing label as equal to an empty one",
+                                          f"keep {label!r} in the alert's aggregation or add it as a static label, "
+                                          f"or compare on a label every matched alert carries")
+
+
+def _matches(e: Expr, matchers) -> bool:
+    labels = {**e.rule.get("labels", {}), "alertname": e.rule["alert"]}
+    return all(m.matches(labels.get(m.label, "")) for m in matchers)
