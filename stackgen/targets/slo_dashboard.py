@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from stackgen import conventions as names
+from stackgen import slo as model
 from stackgen.resolve import Stack
 from stackgen.slo_panels import slo_dashboard_panels
 from stackgen.spec.service import Service
@@ -31,9 +32,7 @@ _GAUGE_RANGE = (0.0, 1.0)
 TIME_RANGE = Duration.parse("7d")
 
 
-def has_slo_dashboard(service: Service) -> bool:
-    """A service gets the dashboard when it has SLOs and its dashboards are enabled."""
-    return bool(service.slos) and service.dashboards.enabled
+has_slo_dashboard = model.has_dashboard
 
 
 def slo_grid(panels: list[dict[str, Any]]) -> list[tuple[int, int, int, int]]:
