@@ -210,3 +210,17 @@ def test_missing_dashboard_overlap_and_dead_link_fail(rendered, stack):
     assert any(m.startswith("link 'Operations': /d/no-such-dashboard is not a generated dashboard") for m in messages)
     (rendered / SLO_DASHBOARD).unlink()
     assert (SLO_DASHBOARD, "dashboard missing") in _findings(rendered, stack)
+
+
+def test_service_named_like_an_slo_dashboard_is_rejected(write_spec):
+    from stackgen.errors import SpecError
+
+    def mutate(d):
+        twin = json.loads(json.dumps(d["services"][0]))
+        twin.update(name=f"{SERVICE}-slos", alerts=[], slos=[])
+        d["services"].append(twin)
+
+    with pytest.raises(SpecError) as raised:
+        load_stack(write_spec(mutate))
+    assert f"services[1].name: service name '{SERVICE}-slos' collides with the error-budget dashboard of service " \
+           f"'{SERVICE}'" in str(raised.value)
