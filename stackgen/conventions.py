@@ -131,19 +131,48 @@ def dashboard_file(service_name: str) -> str:
     return f"grafana/dashboards/{service_name}.json"
 
 
-def dashboard_uid(service_name: str) -> str:
+def _grafana_uid(name: str) -> str:
     """Stable and readable; Grafana caps uids at 40 characters, so long names keep a hash suffix."""
     import hashlib
 
-    if len(service_name) <= _GRAFANA_UID_MAX:
-        return service_name
-    digest = hashlib.sha256(service_name.encode()).hexdigest()[:8]
-    return f"{service_name[:_GRAFANA_UID_MAX - 9]}-{digest}"
+    if len(name) <= _GRAFANA_UID_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:_GRAFANA_UID_MAX - 9]}-{digest}"
+
+
+def dashboard_uid(service_name: str) -> str:
+    return _grafana_uid(service_name)
+
+
+def dashboard_path(uid: str) -> str:
+    """Grafana redirects /d/<uid> to the dashboard, so the slug (derived from the title) is not needed.
+    Dashboard-to-dashboard links use this relative form: Grafana prefixes its own sub-path."""
+    return f"/d/{uid}"
 
 
 def dashboard_url(grafana_url: str, service_name: str) -> str:
-    """Grafana redirects /d/<uid> to the dashboard, so the slug (derived from the title) is not needed."""
-    return f"{grafana_url.rstrip('/')}/d/{dashboard_uid(service_name)}"
+    return f"{grafana_url.rstrip('/')}{dashboard_path(dashboard_uid(service_name))}"
+
+
+# The error-budget dashboard of a service with SLOs (issue 7), next to its operations dashboard.
+SLO_DASHBOARD_SUFFIX = "-slos"
+
+
+def slo_dashboard_file(service_name: str) -> str:
+    return f"grafana/dashboards/{service_name}{SLO_DASHBOARD_SUFFIX}.json"
+
+
+def slo_dashboard_uid(service_name: str) -> str:
+    return _grafana_uid(f"{service_name}{SLO_DASHBOARD_SUFFIX}")
+
+
+def slo_dashboard_title(service_name: str) -> str:
+    return f"{service_name} - error budget"
+
+
+def slo_dashboard_url(grafana_url: str, service_name: str) -> str:
+    return f"{grafana_url.rstrip('/')}{dashboard_path(slo_dashboard_uid(service_name))}"
 
 
 DASHBOARD_URL_ANNOTATION = "dashboard_url"

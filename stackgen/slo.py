@@ -169,14 +169,24 @@ def alert_labels(service: Service, tier: Tier) -> dict[str, str]:
             names.TEAM_LABEL: service.team, names.SLO_SEVERITY_LABEL: tier.tier, **tier.labels}
 
 
-def alert_annotations(service: Service, slo: SLO, tier: Tier) -> dict[str, str]:
+def has_dashboard(service: Service) -> bool:
+    """Whether the Grafana target renders the service's error-budget dashboard: it has SLOs and its
+    dashboards are enabled (the SLO dashboard links back to the operations dashboard)."""
+    return bool(service.slos) and service.dashboards.enabled
+
+
+def alert_annotations(service: Service, slo: SLO, tier: Tier, grafana_url: str | None = None) -> dict[str, str]:
+    """The SLO alert's annotations; the promtool tests predict exactly these. With `grafana_url` (the
+    spec's grafana.url), `dashboard_url` points at the service's error-budget dashboard."""
     summary = slo.alerting.summary or f"{service.name} is burning the {slo.name} SLO's error budget too fast"
     description = slo.alerting.description or (
         f"The {slo.name} SLO ({slo.objective:g}% over {slo.period}) is failing at an error ratio of "
         "{{ $value | humanizePercentage }} in the short window; at this pace the " + tier.tier
         + " tier's share of the error budget is gone.")
-    return {"summary": summary, "description": description, "runbook_url": slo.alerting.runbook_url,
-            **tier.annotations}
+    out = {"summary": summary, "description": description, "runbook_url": slo.alerting.runbook_url}
+    if grafana_url is not None and has_dashboard(service):
+        out[names.DASHBOARD_URL_ANNOTATION] = names.slo_dashboard_url(grafana_url, service.name)
+    return {**out, **tier.annotations}
 
 
 def result_labels(service: Service, slo: SLO) -> dict[str, str]:

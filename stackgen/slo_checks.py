@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from stackgen import conventions as names
 from stackgen import slo as model
 from stackgen.errors import Problem
 from stackgen.gotemplate import labels_used
@@ -32,6 +33,17 @@ def check_slos(spec: Spec, positions: Positions) -> Iterator[Problem]:
             seen.add(slo.name)
             yield from _check_sli(service, slo, (*path, "sli"), positions)
             yield from _check_tiers(service, slo, path, positions, taken)
+    yield from _check_dashboard_names(spec, positions)
+
+
+def _check_dashboard_names(spec: Spec, positions: Positions) -> Iterator[Problem]:
+    """A service named `<other>-slos` would get the same dashboard file and uid as <other>'s SLO dashboard."""
+    slo_uids = {names.slo_dashboard_uid(s.name): s.name for s in spec.services if model.has_dashboard(s)}
+    for i, service in enumerate(spec.services):
+        other = slo_uids.get(names.dashboard_uid(service.name))
+        if service.dashboards.enabled and other is not None:
+            yield positions.problem(("services", i, "name"), f"service name {service.name!r} collides with the "
+                                    f"error-budget dashboard of service {other!r} ({names.slo_dashboard_file(other)})")
 
 
 def _check_sli(service: Service, slo: SLO, path: Path_, positions: Positions) -> Iterator[Problem]:

@@ -1,4 +1,5 @@
-"""Generated Grafana dashboards: PromQL parses, metrics resolve, ids unique, grid sane, datasources exist.
+"""Generated Grafana dashboards (operations and SLO): PromQL parses, metrics resolve, ids unique, grid sane,
+datasources exist, links between dashboards lead somewhere.
 
 Reads the rendered files (not the spec's panels), so it also catches a hand edit or a builder bug.
 A metric resolves when it is a series of the owning service's contract, a builtin series (`up`), or a
@@ -18,6 +19,7 @@ from stackgen import conventions as names
 from stackgen.checks import Finding
 from stackgen.promql_check import BUILTIN_SERIES, PromQLError, selected_metrics
 from stackgen.resolve import Stack
+from stackgen.targets.slo_dashboard import has_slo_dashboard
 
 CHECK = "grafana"
 _VARIABLE = re.compile(r"^\$\{?(\w+)\}?$")
@@ -27,24 +29,48 @@ def validate(root: Path, stack: Stack) -> list[Finding]:
     findings: list[Finding] = []
     provisioned = _provisioned_uids(root, findings)
     recording = _recording_rules(root)
+    uids = _dashboard_uids(root)
     for service in stack.spec.services:
-        if not service.dashboards.enabled:
-            continue
-        file = names.dashboard_file(service.name)
-        path = root / file
-        if not path.exists():
-            findings.append(Finding(file, CHECK, "dashboard missing"))
-            continue
-        try:
-            dashboard = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            findings.append(Finding(file, CHECK, f"not JSON: {exc}"))
-            continue
+        files = [names.dashboard_file(service.name)] if service.dashboards.enabled else []
+        if has_slo_dashboard(service):
+            files.append(names.slo_dashboard_file(service.name))
         known = {s for m in service.metrics for s in m.series_names()} | BUILTIN_SERIES | recording
-        findings += [
-            Finding(file, CHECK, message) for message in check_dashboard(dashboard, known, provisioned)
-        ]
+        for file in files:
+            path = root / file
+            if not path.exists():
+                findings.append(Finding(file, CHECK, "dashboard missing"))
+                continue
+            try:
+                dashboard = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                findings.append(Finding(file, CHECK, f"not JSON: {exc}"))
+                continue
+            messages = check_dashboard(dashboard, known, provisioned) + check_links(dashboard, uids)
+            findings += [Finding(file, CHECK, message) for message in messages]
     return findings
+
+
+def check_links(dashboard: dict[str, Any], uids: set[str]) -> list[str]:
+    """A dashboard link of the form /d/<uid> must lead to a generated dashboard."""
+    problems = []
+    for link in dashboard.get("links", []):
+        url = link.get("url") or ""
+        if url.startswith("/d/") and url.removeprefix("/d/").split("/")[0].split("?")[0] not in uids:
+            problems.append(f"link {link.get('title')!r}: {url} is not a generated dashboard "
+                            f"(uids: {', '.join(sorted(uids))})")
+    return problems
+
+
+def _dashboard_uids(root: Path) -> set[str]:
+    out = set()
+    for path in sorted((root / names.GRAFANA_DASHBOARDS_DIR).glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            continue  # reported as "not JSON" for the dashboard itself
+        if isinstance(data, dict) and isinstance(data.get("uid"), str):
+            out.add(data["uid"])
+    return out
 
 
 def check_dashboard(dashboard: dict[str, Any], known_metrics: set[str], provisioned: set[str]) -> list[str]:

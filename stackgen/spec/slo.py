@@ -65,6 +65,8 @@ class BurnTier(StrictModel):
         for reserved in ("summary", "description", "runbook_url"):
             if reserved in value:
                 raise ValueError(f"annotation {reserved!r} has its own field under alerting")
+        if "dashboard_url" in value:
+            raise ValueError("annotation 'dashboard_url' is set by stackgen from grafana.url and the SLO dashboard uid")
         return value
 
 

@@ -221,7 +221,7 @@ def _write_configs(stack: Stack, spec: Spec, run: Path, addr: dict[str, str], we
     for service in spec.services:
         for path, groups in prometheus.rule_file_groups(spec, service).items():
             if path == names.slo_rules_file(service.name) and time_scale > 1:
-                groups = slo_rules(service, time_scale)["groups"]
+                groups = slo_rules(service, time_scale, spec.grafana.url)["groups"]
             target = run / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(yaml_text({"groups": groups}, names.header(stack.spec_name)))

@@ -26,6 +26,8 @@ from stackgen.spec.types import Duration
 GRID_COLUMNS = 24
 INSTANCE_MATCHER = f'instance=~"${names.INSTANCE_VARIABLE}"'
 LOGS_PANEL_HEIGHT = 10
+SLO_LINK_TITLE = "Error budget (SLOs)"
+OPERATIONS_LINK_TITLE = "Operations"
 _DEFAULT_UNIT = {"rate": "ops", "quantile": "s", "ratio": "percentunit", "gauge": "short", "promql": "short"}
 _DEFAULT_DISPLAY = {"stat": "stat"}
 
@@ -52,6 +54,9 @@ class PanelModel:
     links: tuple[tuple[str, str], ...] = ()  # (title, url)
     min: float | None = None
     max: float | None = None
+    # Coloring steps (value, color), ascending; the first also colors everything below it (Grafana's
+    # base step). Empty: the builder's single neutral step.
+    thresholds: tuple[tuple[float, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,9 @@ class DashboardModel:
     refresh: str
     time_from: str
     panels: tuple[PanelModel, ...]
-    links: tuple[tuple[str, str], ...] = field(default=())
+    links: tuple[tuple[str, str], ...] = field(default=())  # runbooks: open in a new tab
+    dashboard_links: tuple[tuple[str, str], ...] = ()  # (title, /d/<uid>): other generated dashboards
+    instance_variable: bool = True  # False where no query filters by $instance (SLO recording rules)
 
 
 def _ref(i: int) -> str:
@@ -264,6 +271,7 @@ def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
             )
         )
     dashboard_links = tuple(dict.fromkeys((f"Runbook: {a.name}", a.runbook_url) for a in service.alerts))
+    to_slos = ((SLO_LINK_TITLE, names.dashboard_path(names.slo_dashboard_uid(service.name))),)
     title = board.title or f"{service.description or service.name} - Operations"
     return DashboardModel(
         uid=names.dashboard_uid(service.name),
@@ -274,4 +282,5 @@ def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
         time_from=f"now-{Duration(board.time_range)}",
         panels=tuple(models),
         links=dashboard_links,
+        dashboard_links=to_slos if service.slos else (),
     )

@@ -1,4 +1,5 @@
-"""Grafana: one operations dashboard per service, plus datasource and dashboard-provider provisioning.
+"""Grafana: one operations dashboard per service, an error-budget dashboard per service with SLOs,
+plus datasource and dashboard-provider provisioning.
 
 Datasources get fixed uids (conventions) so dashboards, the trace-to-logs link and alert annotations
 can name them; the Elasticsearch datasource's fields come from the service's log schema.
@@ -15,6 +16,7 @@ from stackgen.serialize import json_artifact, yaml_artifact
 from stackgen.spec.models import Spec
 from stackgen.targets.dashboards import service_dashboard
 from stackgen.targets.grafana_builder import build
+from stackgen.targets.slo_dashboard import has_slo_dashboard, slo_dashboard
 
 
 def render(stack: Stack) -> list[Artifact]:
@@ -28,6 +30,10 @@ def render(stack: Stack) -> list[Artifact]:
         if service.dashboards.enabled:
             out.append(
                 json_artifact(names.dashboard_file(service.name), build(service_dashboard(spec, service)))
+            )
+        if has_slo_dashboard(service):
+            out.append(
+                json_artifact(names.slo_dashboard_file(service.name), build(slo_dashboard(stack, service)))
             )
     return out
 

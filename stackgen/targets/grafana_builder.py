@@ -80,6 +80,15 @@ def _overrides(panel: PanelModel) -> list[dict[str, Any]]:
     ]
 
 
+def _thresholds(panel: PanelModel) -> list[dict[str, Any]]:
+    """Grafana threshold steps: the first step is the base (value null: everything below the next step),
+    so the model's lowest threshold gives the base its color."""
+    if not panel.thresholds:
+        return list(_BASE_THRESHOLDS)
+    (_, base), *rest = sorted(panel.thresholds)
+    return [{"color": base, "value": None}, *({"color": c, "value": v} for v, c in rest)]
+
+
 def _panel(panel: PanelModel) -> Any:
     x, y, w, h = panel.grid
     common: dict[str, Any] = {
@@ -89,7 +98,7 @@ def _panel(panel: PanelModel) -> Any:
         "gridPos": g.GridPos(x=x, y=y, w=w, h=h),
         "targets": _targets(panel),
         "links": [{"title": t, "url": u, "targetBlank": True} for t, u in panel.links],
-        "thresholds": list(_BASE_THRESHOLDS),
+        "thresholds": _thresholds(panel),
     }
     if panel.display == "logs":
         return g.Logs(
@@ -128,6 +137,7 @@ def _panel(panel: PanelModel) -> Any:
         unit=panel.unit,
         legendDisplayMode="list",
         tooltipMode="multi",
+        thresholdsStyleMode="dashed" if panel.thresholds else "off",
         overrides=_overrides(panel),
         **common,
     )
@@ -165,7 +175,7 @@ def _variables(model: DashboardModel) -> list[dict[str, Any]]:
         "regex": "",
         "sort": 1,
     }
-    return [datasource, instance]
+    return [datasource, instance] if model.instance_variable else [datasource]
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -196,8 +206,14 @@ def build(model: DashboardModel) -> dict[str, Any]:
         tags=list(model.tags),
         panels=[_panel(p) for p in model.panels],
         links=[
-            g.DashboardLink(type="link", title=t, uri=u, targetBlank=True, keepTime=False, icon="doc")
-            for t, u in model.links
+            *(
+                g.DashboardLink(type="link", title=t, uri=u, targetBlank=False, keepTime=True, icon="dashboard")
+                for t, u in model.dashboard_links
+            ),
+            *(
+                g.DashboardLink(type="link", title=t, uri=u, targetBlank=True, keepTime=False, icon="doc")
+                for t, u in model.links
+            ),
         ],
         refresh=model.refresh,
         time=g.Time(model.time_from, "now"),

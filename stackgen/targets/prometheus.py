@@ -43,7 +43,9 @@ def rule_file_groups(spec: Spec, service: Service, env: Environment | None = Non
               "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)]}]
             if service.alerts else []
         ),
-        names.slo_rules_file(service.name): slo_rules(service)["groups"] if service.slos else [],
+        names.slo_rules_file(service.name): (
+            slo_rules(service, grafana_url=spec.grafana.url)["groups"] if service.slos else []
+        ),
     }
     return {path: groups for path, groups in files.items() if groups}
 

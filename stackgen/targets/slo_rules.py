@@ -16,12 +16,13 @@ from stackgen.spec.slo import SLO
 from stackgen.spec.types import Duration
 
 
-def slo_rules(service: Service, time_scale: int = 1) -> dict[str, Any]:
+def slo_rules(service: Service, time_scale: int = 1, grafana_url: str | None = None) -> dict[str, Any]:
     """The SLO rule groups. `time_scale` > 1 shrinks every range by that factor while keeping the
-    record names (the drill profile: a 1h window becomes 2m, yet is still recorded as `..._rate1h`)."""
+    record names (the drill profile: a 1h window becomes 2m, yet is still recorded as `..._rate1h`).
+    `grafana_url` (spec.grafana.url) adds the alerts' `dashboard_url` annotation."""
     return {"groups": [{"name": names.slo_group(service.name, slo.name),
                         "rules": [*sli_records(service, slo, time_scale), *meta_records(service, slo),
-                                  *alert_rules(service, slo)]}
+                                  *alert_rules(service, slo, grafana_url)]}
                        for slo in service.slos]}
 
 
@@ -65,14 +66,14 @@ def meta_records(service: Service, slo: SLO) -> list[dict[str, Any]]:
     return [{"record": record, "expr": expr, "labels": labels} for record, expr, labels in records]
 
 
-def alert_rules(service: Service, slo: SLO) -> list[dict[str, Any]]:
+def alert_rules(service: Service, slo: SLO, grafana_url: str | None = None) -> list[dict[str, Any]]:
     out = []
     for tier in model.tiers(slo):
         rule: dict[str, Any] = {
             "alert": tier.alert,
             "expr": model.alert_expr(service, slo, tier),
             "labels": model.alert_labels(service, tier),
-            "annotations": model.alert_annotations(service, slo, tier),
+            "annotations": model.alert_annotations(service, slo, tier, grafana_url),
         }
         if tier.for_:
             rule["for"] = str(tier.for_)

@@ -56,7 +56,7 @@ def render(stack: Stack) -> list[Artifact]:
             continue
         rules = names.slo_rules_file(service.name).removeprefix("prometheus/")
         cases = [case for slo in service.slos for tier in model.tiers(slo)
-                 for case in tier_cases(service, slo, tier)]
+                 for case in tier_cases(service, slo, tier, stack.spec.grafana.url)]
         document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(EVALUATION_INTERVAL),
                     "tests": cases}
         out.append(yaml_artifact(names.slo_tests_file(service.name), document, header))
@@ -140,20 +140,20 @@ def _interval(tier: model.Tier) -> Duration:
     return next(i for i in SAMPLE_INTERVALS if shortest // i >= MIN_SAMPLES_PER_WINDOW)
 
 
-def tier_cases(service: Service, slo: SLO, tier: model.Tier) -> list[dict[str, Any]]:
+def tier_cases(service: Service, slo: SLO, tier: model.Tier, grafana_url: str | None = None) -> list[dict[str, Any]]:
     interval = _interval(tier)
     history = max(c.long for c in tier.conditions)
     out = []
     for c in tier.conditions:
         bound = model.threshold(c, slo)
         out.append(_fires_and_resolves(service, slo, tier, c, interval, history,
-                                       min(bound * JUST_PAST, (bound + 1) / 2)))
+                                       min(bound * JUST_PAST, (bound + 1) / 2), grafana_url))
         out.append(_stays_silent(service, slo, tier, c, interval, history, bound * JUST_BELOW))
     return out
 
 
 def _fires_and_resolves(service: Service, slo: SLO, tier: model.Tier, c: model.Condition, interval: Duration,
-                        history: int, ratio: float) -> dict[str, Any]:
+                        history: int, ratio: float, grafana_url: str | None) -> dict[str, Any]:
     healthy = history // interval
     onset_steps = (c.long + tier.for_ + EVALUATION_INTERVAL) // interval
     probe = Profile(interval, [(0.0, healthy), (ratio, onset_steps)])
@@ -171,10 +171,10 @@ def _fires_and_resolves(service: Service, slo: SLO, tier: model.Tier, c: model.C
         raise AssertionError(f"{tier.alert}: should resolve within {recovery} of recovery")
     value_at = dict(states)
     checks: list[tuple[int, list[dict[str, Any]]]] = [(fire_at - EVALUATION_INTERVAL, [])]
-    checks.append((fire_at, [_expected(service, slo, tier, value_at[fire_at])]))
+    checks.append((fire_at, [_expected(service, slo, tier, value_at[fire_at], grafana_url)]))
     last_firing = resolved - EVALUATION_INTERVAL
     if last_firing > fire_at:
-        checks.append((last_firing, [_expected(service, slo, tier, value_at[last_firing])]))
+        checks.append((last_firing, [_expected(service, slo, tier, value_at[last_firing], grafana_url)]))
     checks.append((resolved, []))
     return _case(service, slo, tier, profile, checks)
 
@@ -194,11 +194,12 @@ def _align(duration: int) -> int:
     return duration - duration % EVALUATION_INTERVAL
 
 
-def _expected(service: Service, slo: SLO, tier: model.Tier, value: float | None) -> dict[str, Any]:
+def _expected(service: Service, slo: SLO, tier: model.Tier, value: float | None,
+              grafana_url: str | None) -> dict[str, Any]:
     assert value is not None
     result = model.result_labels(service, slo)
     annotations = {k: render_template(v, result, value)
-                   for k, v in model.alert_annotations(service, slo, tier).items()}
+                   for k, v in model.alert_annotations(service, slo, tier, grafana_url).items()}
     return {"exp_labels": {**result, **model.alert_labels(service, tier)}, "exp_annotations": annotations}
 
 

@@ -78,7 +78,8 @@ def test_variables_and_runbook_links(artifacts):
     assert variables["instance"]["includeAll"] and variables["instance"]["multi"]
     links = {link["title"]: link["url"] for link in dashboard["links"]}
     assert links["Runbook: HighErrorRate"] == "https://runbooks.example.com/fugatto/HighErrorRate"
-    assert len(links) == 7
+    assert len(links) == 8  # 7 runbooks and the service's error-budget dashboard (it has SLOs)
+    assert links["Error budget (SLOs)"] == "/d/fugatto-audio-lab-slos"
     panel_links = [link["url"] for link in _panel(dashboard, "Request Rate")["links"]]
     assert panel_links == ["https://runbooks.example.com/fugatto/HighErrorRate"]
 
