@@ -6,7 +6,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from stackgen.spec.types import AlertName, AlertText, Duration, LabelName, Matcher, MetricName, Severity, StrictModel
+from stackgen.spec.types import (
+    RESERVED_ANNOTATIONS,
+    AlertName,
+    AlertText,
+    Duration,
+    LabelName,
+    Matcher,
+    MetricName,
+    Severity,
+    StrictModel,
+    reject_reserved,
+)
 
 
 class Selector(StrictModel):
@@ -29,20 +40,13 @@ class AlertBase(StrictModel):
     @field_validator("labels")
     @classmethod
     def _reserved_labels(cls, value: dict[str, str]) -> dict[str, str]:
-        for reserved in ("severity", "alertname"):
-            if reserved in value:
-                raise ValueError(f"label {reserved!r} is set by stackgen; use the alert's own field")
-        return value
+        return reject_reserved("label", value, dict.fromkeys(("severity", "alertname"),
+                                                             "is set by stackgen; use the alert's own field"))
 
     @field_validator("annotations")
     @classmethod
     def _reserved_annotations(cls, value: dict[str, str]) -> dict[str, str]:
-        for reserved in ("summary", "description", "runbook_url"):
-            if reserved in value:
-                raise ValueError(f"annotation {reserved!r} has its own field on the alert")
-        if "dashboard_url" in value:
-            raise ValueError("annotation 'dashboard_url' is set by stackgen from grafana.url and the dashboard uid")
-        return value
+        return reject_reserved("annotation", value, RESERVED_ANNOTATIONS)
 
 
 class ErrorRatioAlert(AlertBase):

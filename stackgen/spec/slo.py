@@ -13,7 +13,16 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from stackgen.spec.alerts import Selector
-from stackgen.spec.types import AlertName, AlertText, Duration, LabelName, Severity, StrictModel
+from stackgen.spec.types import (
+    RESERVED_ANNOTATIONS,
+    AlertName,
+    AlertText,
+    Duration,
+    LabelName,
+    Severity,
+    StrictModel,
+    reject_reserved,
+)
 
 SLOName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="lower-case, dash-separated")]
 # Sloth's default burn-rate windows are tuned for these periods; other periods would need other windows.
@@ -54,20 +63,12 @@ class BurnTier(StrictModel):
     @field_validator("labels")
     @classmethod
     def _reserved_labels(cls, value: dict[str, str]) -> dict[str, str]:
-        for reserved in _RESERVED_ALERT_LABELS:
-            if reserved in value:
-                raise ValueError(f"label {reserved!r} is set by stackgen")
-        return value
+        return reject_reserved("label", value, dict.fromkeys(_RESERVED_ALERT_LABELS, "is set by stackgen"))
 
     @field_validator("annotations")
     @classmethod
     def _reserved_annotations(cls, value: dict[str, str]) -> dict[str, str]:
-        for reserved in ("summary", "description", "runbook_url"):
-            if reserved in value:
-                raise ValueError(f"annotation {reserved!r} has its own field under alerting")
-        if "dashboard_url" in value:
-            raise ValueError("annotation 'dashboard_url' is set by stackgen from grafana.url and the SLO dashboard uid")
-        return value
+        return reject_reserved("annotation", value, RESERVED_ANNOTATIONS)
 
 
 class SLOAlerting(StrictModel):

@@ -176,3 +176,20 @@ def _templated_text(value: str) -> str:
 
 
 AlertText = Annotated[str, Field(min_length=1), AfterValidator(_templated_text)]
+
+
+# Annotations every alert gets from its own fields or from stackgen; a user annotation may not shadow them.
+RESERVED_ANNOTATIONS = {
+    "summary": "has its own field",
+    "description": "has its own field",
+    "runbook_url": "has its own field",
+    "dashboard_url": "is set by stackgen from grafana.url and the dashboard uid",
+}
+
+
+def reject_reserved(kind: str, value: dict[str, str], reserved: dict[str, str]) -> dict[str, str]:
+    """Validator body shared by alert kinds and SLO tiers: refuse keys stackgen owns, saying why."""
+    for key, why in reserved.items():
+        if key in value:
+            raise ValueError(f"{kind} {key!r} {why}")
+    return value
