@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from stackgen.contract import check_selector
 from stackgen.deployment import check_deploy
 from stackgen.errors import Problem, SpecError
 from stackgen.gotemplate import labels_used
@@ -80,24 +81,12 @@ def _check_alert(service: Service, alert, path: Path_, positions: Positions) -> 
         case ThresholdAlert():
             selectors = [("gauge", alert.gauge)]
     for field_name, sel in selectors:
-        metric = service.metric(sel.metric)
         where = (*path, field_name)
+        yield from check_selector(service, sel, where, positions, _KIND_METRIC_TYPES[alert.kind],
+                                  f"an alert of kind {alert.kind}")
+        metric = service.metric(sel.metric)
         if metric is None:
-            known = ", ".join(m.name for m in service.metrics)
-            yield positions.problem((*where, "metric"),
-                                    f"metric {sel.metric!r} is not in the metric contract of service "
-                                    f"{service.name!r} (declared: {known})")
             continue
-        wanted = _KIND_METRIC_TYPES[alert.kind]
-        if metric.type not in wanted:
-            yield positions.problem((*where, "metric"),
-                                    f"an alert of kind {alert.kind} needs a {' or '.join(wanted)}, and "
-                                    f"{metric.name!r} is a {metric.type}")
-        for k, matcher in enumerate(sel.matchers):
-            if matcher.label not in metric.labels:
-                yield positions.problem((*where, "matchers", k),
-                                        f"label {matcher.label!r} is not declared on {metric.name!r} "
-                                        f"(labels: {', '.join(metric.labels) or 'none'})")
         for k, label in enumerate(getattr(alert, "by", [])):
             if label not in metric.labels:
                 yield positions.problem((*path, "by", k), f"cannot aggregate by {label!r}: not a label of "

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from stackgen import conventions as names
 from stackgen import slo as model
+from stackgen.contract import check_selector
 from stackgen.errors import Problem
 from stackgen.gotemplate import labels_used
 from stackgen.spec.load import Path_, Positions
@@ -53,21 +54,10 @@ def _check_sli(service: Service, slo: SLO, path: Path_, positions: Positions) ->
         else [("histogram", sli.histogram)]
     for field_name, sel in selectors:
         where = (*path, field_name)
+        yield from check_selector(service, sel, where, positions, (wanted,), f"the {sli.kind} SLI")
         metric = service.metric(sel.metric)
         if metric is None:
-            known = ", ".join(m.name for m in service.metrics)
-            message = (f"metric {sel.metric!r} is not in the metric contract of service {service.name!r} "
-                       f"(declared: {known})")
-            yield positions.problem((*where, "metric"), message)
             continue
-        if metric.type != wanted:
-            yield positions.problem((*where, "metric"), f"a {sli.kind} SLI needs a {wanted}, and "
-                                                        f"{metric.name!r} is a {metric.type}")
-        for k, matcher in enumerate(sel.matchers):
-            if matcher.label not in metric.labels:
-                yield positions.problem((*where, "matchers", k),
-                                        f"label {matcher.label!r} is not declared on {metric.name!r} "
-                                        f"(labels: {', '.join(metric.labels) or 'none'})")
         if isinstance(sli, LatencySLI) and metric.buckets and sli.threshold not in metric.buckets:
             yield positions.problem((*path, "threshold"),
                                     f"threshold {sli.threshold:g} is not a bucket of {metric.name!r}, so the "

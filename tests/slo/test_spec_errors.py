@@ -29,7 +29,7 @@ def test_sli_metric_must_be_in_the_contract_and_of_the_right_type(spec_errors) -
     errors = spec_errors(with_slos(missing, gauge))
     assert any("slos[0].sli.bad.metric" in e and "'fugatto_errors_total' is not in the metric contract" in e
                for e in errors)
-    assert any("slos[1].sli.histogram.metric" in e and "a latency SLI needs a histogram" in e for e in errors)
+    assert any("slos[1].sli.histogram.metric" in e and "the latency SLI needs a histogram" in e for e in errors)
 
 
 def test_matcher_labels_must_be_declared(spec_errors) -> None:
