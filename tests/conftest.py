@@ -40,6 +40,16 @@ def artifacts(stack) -> dict[str, str]:
 
 
 @pytest.fixture
+def rendered(tmp_path: Path, artifacts: dict[str, str]) -> Path:
+    """A fresh render of stack.yaml written to disk, for validators to read (and tests to break)."""
+    root = tmp_path / "generated"
+    for path, content in artifacts.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(content, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
 def write_spec(tmp_path: Path, spec_data) -> Callable[[Callable[[dict], None]], Path]:
     """Write a mutated copy of stack.yaml; the mutation edits the parsed data in place."""
 

@@ -15,8 +15,8 @@ def render(stack: Stack) -> list[Artifact]:
     return [yaml_artifact(names.ALERTMANAGER_CONFIG, config(stack.spec.alertmanager), names.header(stack.spec_name))]
 
 
-def config(am: Alertmanager, webhook_url: str | None = None) -> dict[str, Any]:
-    """alertmanager.yml. `webhook_url` redirects every webhook (the native runtime's local receiver)."""
+def config(am: Alertmanager) -> dict[str, Any]:
+    """alertmanager.yml (the native runtime rewrites its receivers: stackgen.stack.native)."""
     glob: dict[str, Any] = {"resolve_timeout": str(am.global_.resolve_timeout)}
     if smtp := am.global_.smtp:
         glob |= {"smtp_smarthost": smtp.smarthost, "smtp_from": smtp.from_, "smtp_require_tls": smtp.require_tls}
@@ -27,7 +27,7 @@ def config(am: Alertmanager, webhook_url: str | None = None) -> dict[str, Any]:
     return {
         "global": glob,
         "route": _route(am.route, root=True),
-        "receivers": [_receiver(r, webhook_url) for r in am.receivers],
+        "receivers": [_receiver(r) for r in am.receivers],
         "inhibit_rules": [
             {"source_matchers": [str(m) for m in rule.source_matchers],
              "target_matchers": [str(m) for m in rule.target_matchers],
@@ -56,7 +56,7 @@ def _route(route: Route | RootRoute, root: bool = False) -> dict[str, Any]:
     return out
 
 
-def _receiver(receiver: Receiver, webhook_url: str | None) -> dict[str, Any]:
+def _receiver(receiver: Receiver) -> dict[str, Any]:
     out: dict[str, Any] = {"name": receiver.name}
     if receiver.email:
         # Alertmanager has no `subject`/`body` fields (the design used them): the subject is a header
@@ -75,7 +75,7 @@ def _receiver(receiver: Receiver, webhook_url: str | None) -> dict[str, Any]:
         ]
     if receiver.webhook:
         out["webhook_configs"] = [
-            {"url": webhook_url or w.url, "send_resolved": w.send_resolved,
+            {"url": w.url, "send_resolved": w.send_resolved,
              **({"max_alerts": w.max_alerts} if w.max_alerts else {})}
             for w in receiver.webhook
         ]

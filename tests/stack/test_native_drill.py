@@ -73,7 +73,7 @@ def test_drill_fires_every_drillable_alert_at_its_receiver(stack):
         fired, expected = float(rows[alert][3]), float(rows[alert][4])
         # scrape + evaluation + for + group_wait, plus the few seconds a rate window needs to cross the ratio
         assert fired <= expected + 8, rows[alert]
-    assert "skipped: no fault can drive a threshold alert" in rows["HighMemoryUsage"][-1] + " ".join(rows["HighMemoryUsage"])
+    assert "skipped: no fault can drive a threshold alert safely" in " ".join(rows["HighMemoryUsage"])
 
 
 def test_down_stops_exactly_what_up_started(stack):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
-
 from stackgen.checks.grafana import check_dashboard, validate
 
 DASHBOARD = "grafana/dashboards/fugatto-audio-lab.json"
@@ -77,15 +75,6 @@ def test_panel_past_24_columns_fails_check(run_check, write_spec):
 
 
 # --- the validator over generated output ---------------------------------------------------------
-
-
-@pytest.fixture
-def rendered(tmp_path, artifacts):
-    root = tmp_path / "generated"
-    for path, content in artifacts.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(content, encoding="utf-8")
-    return root
 
 
 def _edit(root, edit):

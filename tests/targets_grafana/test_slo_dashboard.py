@@ -159,15 +159,6 @@ def test_dashboard_url_is_reserved_in_slo_tier_annotations(run_check, write_spec
 # --- the validator ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def rendered(tmp_path, artifacts):
-    root = tmp_path / "generated"
-    for path, content in artifacts.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(content, encoding="utf-8")
-    return root
-
-
 def _edit(root, edit):
     path = root / SLO_DASHBOARD
     dashboard = json.loads(path.read_text())
