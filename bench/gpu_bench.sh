@@ -7,6 +7,15 @@
 # Needs Python >= 3.11. Creates a venv in ${VENV:-/tmp/v} that can see system site-packages, so
 # a CUDA torch already installed on the machine is reused; otherwise pip installs the project's
 # pinned torch (SKIP_INSTALL=1 uses an already provisioned VENV as it is). Budget: ~1-2 min install (less with a preinstalled torch), ~1 min benchmark.
+#
+# Offline machines (no package index, a CUDA torch already in python3): download the service's
+# wheels elsewhere into a folder and pass it as WHEELS=folder. They are installed with --no-index
+# into a private target directory and the machine's own python3 and torch are used, no venv:
+#
+#   pip download --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
+#       -d .whl fastapi uvicorn uvloop httptools prometheus-client python-json-logger psutil \
+#       nvidia-ml-py opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
+#   WHEELS=.whl bash bench/gpu_bench.sh
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,28 +45,38 @@ done
 [ -n "$PY" ] || die "no Python >= 3.11 found (tried python3.13, python3.12, python3.11, python3)"
 echo "using $PY ($("$PY" --version 2>&1))"
 
-step "virtualenv in $VENV"
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PY" -m venv --system-site-packages "$VENV" || die "python -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
-fi
-VPY="$VENV/bin/python"
-"$VPY" -m pip --version >/dev/null 2>&1 || "$VPY" -m ensurepip --upgrade || die "pip is missing in $VENV"
+if [ -n "${WHEELS:-}" ]; then
+    step "offline install of $WHEELS into /tmp/fugatto-site (machine python3 and torch)"
+    "$PY" -m pip install --quiet --no-index --no-deps --no-compile --upgrade --target /tmp/fugatto-site "$WHEELS"/*.whl ||
+        die "installing the wheels in $WHEELS failed"
+    # The wheels first, then the project's own packages from the checkout (no install needed).
+    export PYTHONPATH="/tmp/fugatto-site:$PWD/service:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+    VPY=$PY
+    SKIP_INSTALL=1
+else
+    step "virtualenv in $VENV"
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PY" -m venv --system-site-packages "$VENV" || die "python -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+    fi
+    VPY="$VENV/bin/python"
+    "$VPY" -m pip --version >/dev/null 2>&1 || "$VPY" -m ensurepip --upgrade || die "pip is missing in $VENV"
 
-if [ "${SKIP_INSTALL:-0}" = 1 ]; then
-    echo "SKIP_INSTALL=1: using $VENV as it is"
-elif "$VPY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-    echo "reusing installed CUDA torch $("$VPY" -c 'import torch; print(torch.__version__)')"
-    # Install the project without letting pip replace the working CUDA torch.
-    "$VPY" -m pip install --quiet -e . --no-deps || die "pip install -e . failed"
-    "$VPY" - <<'PYDEPS' > /tmp/fugatto-service-deps.txt
+    if [ "${SKIP_INSTALL:-0}" = 1 ]; then
+        echo "SKIP_INSTALL=1: using $VENV as it is"
+    elif "$VPY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+        echo "reusing installed CUDA torch $("$VPY" -c 'import torch; print(torch.__version__)')"
+        # Install the project without letting pip replace the working CUDA torch.
+        "$VPY" -m pip install --quiet -e . --no-deps || die "pip install -e . failed"
+        "$VPY" - <<'PYDEPS' > /tmp/fugatto-service-deps.txt
 import tomllib
 deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["service"]
 print("\n".join(d for d in deps if not d.replace(" ", "").startswith("torch")))
 PYDEPS
-    "$VPY" -m pip install --quiet -r /tmp/fugatto-service-deps.txt || die "installing the service dependencies failed"
-else
-    echo "no CUDA torch in $VENV yet: installing the project's pinned torch (large download)"
-    "$VPY" -m pip install --quiet -e '.[service]' || die "pip install -e '.[service]' failed"
+        "$VPY" -m pip install --quiet -r /tmp/fugatto-service-deps.txt || die "installing the service dependencies failed"
+    else
+        echo "no CUDA torch in $VENV yet: installing the project's pinned torch (large download)"
+        "$VPY" -m pip install --quiet -e '.[service]' || die "pip install -e '.[service]' failed"
+    fi
 fi
 
 step "torch"

@@ -23,6 +23,7 @@ duration - not on which other requests share its batch, and not on the device.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 from torch import nn
@@ -34,7 +35,6 @@ MODEL_NAME = "fugatto-synth-v1"
 MAX_HARMONICS = 32
 NOISE_TAPS = 1025
 DROP_TAPS = 512
-_MASK32 = 0xFFFFFFFF
 CPU_PASS_ELEMENTS = 1 << 17  # 512 KiB of float32 per temporary: stays in L2 on common CPUs
 NOISE_TABLE_BITS = 20
 WAVETABLE_SIZE = 4096  # 2^20 samples = 65 s at 16 kHz: longer than the longest request (30 s)
@@ -59,23 +59,39 @@ def hash_uniform(seeds: torch.Tensor, index: torch.Tensor, stream: int) -> torch
 
     int64 arithmetic wraps identically on CPU and CUDA, so the noise is bit-identical on both.
     """
-    x = (seeds * 0x9E3779B1 + index * 0x85EBCA6B + stream * 0xC2B2AE35) & _MASK32
+    mask32 = 0xFFFFFFFF  # a local: TorchScript cannot read module-level ints
+    x = (seeds * 0x9E3779B1 + index * 0x85EBCA6B + stream * 0xC2B2AE35) & mask32
     x = x ^ (x >> 16)
-    x = (x * 0x7FEB352D) & _MASK32
+    x = (x * 0x7FEB352D) & mask32
     x = x ^ (x >> 15)
-    x = (x * 0x846CA68B) & _MASK32
+    x = (x * 0x846CA68B) & mask32
     x = x ^ (x >> 16)
     return x.to(torch.float32) * (1.0 / 4294967296.0)
 
 
 class FugattoSynth(nn.Module):
-    """Batched synthesizer: ``forward(params[B,P], lengths[B], seeds[B]) -> audio[B, max(lengths)]``."""
+    """Batched synthesizer: ``forward(params[B,P], lengths[B], seeds[B]) -> audio[B, max(lengths)]``.
+
+    Written in the TorchScript subset: the service runs it scripted, so a whole pass executes
+    in C++ without the GIL (see ``models.BuiltinSynthModel``). Module-level constants are
+    copied into ``__constants__`` attributes because TorchScript cannot read Python globals.
+    """
+
+    __constants__ = ["num_params", "max_harmonics", "noise_taps", "drop_taps", "noise_mask", "wavetable_size"]
 
     def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
         super().__init__()
         self.sample_rate = sample_rate
         self.name = MODEL_NAME
         self.cpu_pass_elements = CPU_PASS_ELEMENTS
+        self.num_params = NUM_PARAMS
+        self.max_harmonics = MAX_HARMONICS
+        self.noise_taps = NOISE_TAPS
+        self.drop_taps = DROP_TAPS
+        self.noise_mask = (1 << NOISE_TABLE_BITS) - 1
+        self.wavetable_size = WAVETABLE_SIZE
+        # An attribute, not the module-level dict: TorchScript reads attributes, not globals.
+        self.param_index = dict(PARAM_INDEX)
         k = torch.arange(1, MAX_HARMONICS + 1, dtype=torch.float32)
         odd = (k % 2 == 1).float()
         sign = torch.where(((k - 1) / 2) % 2 == 0, 1.0, -1.0)
@@ -113,14 +129,14 @@ class FugattoSynth(nn.Module):
         self.register_buffer("fir_window", torch.hamming_window(NOISE_TAPS, periodic=False), persistent=False)
 
     def _p(self, params: torch.Tensor, name: str) -> torch.Tensor:
-        return params[:, PARAM_INDEX[name]].unsqueeze(1)
+        return params[:, self.param_index[name]].unsqueeze(1)
 
     def harmonic_amplitudes(self, params: torch.Tensor) -> torch.Tensor:
         """[B, MAX_HARMONICS] partial amplitudes, zero above Nyquist (no aliasing)."""
-        idx = [PARAM_INDEX[n] for n in ("sine", "saw", "square", "triangle")]
-        amps = params[:, idx] @ self.partials
+        shapes = torch.stack([params[:, self.param_index[n]] for n in ["sine", "saw", "square", "triangle"]], dim=1)
+        amps = shapes @ self.partials
         f0 = self._p(params, "freq_hz") * (1.0 + self._p(params, "vibrato_depth"))
-        k = torch.arange(1, MAX_HARMONICS + 1, device=params.device, dtype=params.dtype)
+        k = torch.arange(1, self.max_harmonics + 1, device=params.device, dtype=params.dtype)
         return amps * (k * f0 < 0.475 * self.sample_rate) * (self._p(params, "tone_amp") > 0)
 
     def _tone(
@@ -143,8 +159,8 @@ class FugattoSynth(nn.Module):
         k = torch.arange(1, num_harmonics + 1, device=params.device, dtype=torch.float32)
         table = amps[:, :num_harmonics] @ torch.sin(2 * math.pi * k.unsqueeze(1) * self.wavetable_x)
         table = torch.cat([table, table[:, :1]], dim=1)  # wrap-around point for interpolation
-        pos = torch.remainder(cycles, 1.0) * WAVETABLE_SIZE
-        left = pos.long().clamp_(0, WAVETABLE_SIZE - 1)
+        pos = torch.remainder(cycles, 1.0) * self.wavetable_size
+        left = pos.long().clamp_(0, self.wavetable_size - 1)
         frac = pos - left
         lo = torch.gather(table, 1, left)
         hi = torch.gather(table, 1, left + 1)
@@ -158,7 +174,7 @@ class FugattoSynth(nn.Module):
         return (2 * hi * torch.sinc(2 * hi * n) - 2 * lo * torch.sinc(2 * lo * n)) * self.fir_window
 
     def _drop_kernel(self, freq: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
-        n = torch.arange(DROP_TAPS, device=freq.device, dtype=torch.float32)
+        n = torch.arange(self.drop_taps, device=freq.device, dtype=torch.float32)
         return torch.exp(-n / (decay.clamp_min(1e-4) * self.sample_rate)) * torch.sin(2 * math.pi * freq * n / self.sample_rate)
 
     def _filtered(self, signals: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
@@ -180,7 +196,9 @@ class FugattoSynth(nn.Module):
         in_step = (pos - step) * step_len
         cyc = torch.remainder(step, 16).long()
         out = torch.zeros_like(t)
-        for voice, name in enumerate(("kick", "snare", "hat")):
+        names = ["kick", "snare", "hat"]
+        for voice in range(len(names)):
+            name = names[voice]
             back = self.since_hit[voice][cyc]
             tau = in_step + back * step_len
             active = (step - back >= 0).float() * self._p(params, name)
@@ -195,26 +213,24 @@ class FugattoSynth(nn.Module):
                 out = out + 0.4 * active * hiss * torch.exp(-tau / 0.02)
         return out
 
-    @torch.inference_mode()
     def forward(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
-        if params.ndim != 2 or params.shape[1] != NUM_PARAMS:
-            raise ValueError(f"params must be [batch, {NUM_PARAMS}], got {tuple(params.shape)}")
+        if params.dim() != 2 or params.shape[1] != self.num_params:
+            raise ValueError("params must be [batch, " + str(self.num_params) + "], got " + str(params.shape))
         rows = self.rows_per_pass(params.shape[0], int(lengths.max()), params.device)
         if rows >= params.shape[0]:
             return self._forward(params, lengths, seeds)
         num_samples = int(lengths.max())
         # Rows that use the same voices go through together, so each pass runs few voices.
         key = (
-            (params[:, PARAM_INDEX["tone_amp"]] > 0).long()
-            + 2 * (params[:, [PARAM_INDEX["noise_amp"], PARAM_INDEX["drop_amp"]]] > 0).any(dim=1).long()
-            + 4 * (params[:, PARAM_INDEX["drum_amp"]] > 0).long()
+            (params[:, self.param_index["tone_amp"]] > 0).long()
+            + 2 * ((params[:, self.param_index["noise_amp"]] > 0) | (params[:, self.param_index["drop_amp"]] > 0)).long()
+            + 4 * (params[:, self.param_index["drum_amp"]] > 0).long()
         )
         order = torch.argsort(key, stable=True)
         params, lengths, seeds = params[order], lengths[order], seeds[order]
-        parts = [
-            self._forward(params[i : i + rows], lengths[i : i + rows], seeds[i : i + rows], num_samples)
-            for i in range(0, params.shape[0], rows)
-        ]
+        parts: list[torch.Tensor] = []
+        for i in range(0, params.shape[0], rows):
+            parts.append(self._forward(params[i : i + rows], lengths[i : i + rows], seeds[i : i + rows], num_samples))
         return torch.cat(parts)[torch.argsort(order)]
 
     def rows_per_pass(self, batch: int, num_samples: int, device: torch.device) -> int:
@@ -230,65 +246,68 @@ class FugattoSynth(nn.Module):
         return max(1, self.cpu_pass_elements // max(1, num_samples))
 
     def _forward(
-        self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor, num_samples: int | None = None
+        self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor, num_samples: Optional[int] = None  # noqa: UP045 (TorchScript)
     ) -> torch.Tensor:
         device = params.device
-        num_samples = num_samples or int(lengths.max())
+        if num_samples is None:
+            num_samples = int(lengths.max())
         idx = torch.arange(num_samples, device=device, dtype=torch.int64).unsqueeze(0)
         t = idx.float() / self.sample_rate
         seeds = seeds.to(device=device, dtype=torch.int64).unsqueeze(1)
         lengths = lengths.to(device).unsqueeze(1)
-        p = self._p
         mix = torch.zeros((params.shape[0], num_samples), device=device)
 
         # Each voice runs only on the rows that use it, so a mixed batch costs the sum of its
         # voices rather than every voice for every row.
         amps = self.harmonic_amplitudes(params)
         rows = (amps.abs() > 0).any(dim=1).nonzero().squeeze(1)
-        if rows.numel():
+        if rows.numel() > 0:
             sub_amps = amps[rows]
             num_harmonics = int((sub_amps.abs() > 0).any(dim=0).nonzero().max()) + 1
             sub = params[rows]
-            tone = p(sub, "tone_amp") * self._tone(sub, sub_amps, idx, t, num_harmonics)
+            tone = self._p(sub, "tone_amp") * self._tone(sub, sub_amps, idx, t, num_harmonics)
             mix = mix.index_add(0, rows, tone)
 
-        noisy = params[:, [PARAM_INDEX["noise_amp"], PARAM_INDEX["drop_amp"], PARAM_INDEX["drum_amp"]]] > 0
+        noisy = torch.stack([params[:, self.param_index[n]] for n in ["noise_amp", "drop_amp", "drum_amp"]], dim=1) > 0
         rows = noisy.any(dim=1).nonzero().squeeze(1)
-        if rows.numel():
+        if rows.numel() > 0:
             sub = params[rows]
             sub_seeds = seeds[rows]
-            mask = (1 << NOISE_TABLE_BITS) - 1
+            mask = self.noise_mask
             offsets = (hash_uniform(sub_seeds, torch.zeros_like(sub_seeds), 7) * mask).long()
             where = (offsets + idx) & mask
             flat = where.reshape(-1)
             noise = self.noise_table.index_select(0, flat).view_as(where)
             u = self.uniform_table.index_select(0, flat).view_as(where)
-            rate = p(sub, "drop_rate_hz") / self.sample_rate
+            rate = self._p(sub, "drop_rate_hz") / self.sample_rate
             drops = (u < rate) * (0.3 + 0.7 * u / rate.clamp_min(1e-12))
             kernels = torch.cat(
                 [
-                    self._fir_bandpass(p(sub, "noise_low_hz"), p(sub, "noise_high_hz")),
+                    self._fir_bandpass(self._p(sub, "noise_low_hz"), self._p(sub, "noise_high_hz")),
                     nn.functional.pad(
-                        self._drop_kernel(p(sub, "drop_freq_hz"), p(sub, "drop_decay_s")),
-                        (0, NOISE_TAPS - DROP_TAPS),
+                        self._drop_kernel(self._p(sub, "drop_freq_hz"), self._p(sub, "drop_decay_s")),
+                        (0, self.noise_taps - self.drop_taps),
                     ),
                 ]
             )
-            band, rain = self._filtered(torch.cat([noise, drops]), kernels).chunk(2)
-            voice = p(sub, "noise_amp") * 4.0 * band
-            if bool((p(sub, "swell_depth") > 0).any()):  # slow LFO: skipped when no row uses it
-                voice = voice * (1 - p(sub, "swell_depth") * (0.5 + 0.5 * torch.cos(2 * math.pi * p(sub, "swell_rate_hz") * t)))
-            voice = voice + p(sub, "drop_amp") * rain
+            filtered = self._filtered(torch.cat([noise, drops]), kernels)
+            band, rain = filtered[: sub.shape[0]], filtered[sub.shape[0] :]
+            voice = self._p(sub, "noise_amp") * 4.0 * band
+            if bool((self._p(sub, "swell_depth") > 0).any()):  # slow LFO: skipped when no row uses it
+                swell = 0.5 + 0.5 * torch.cos(2 * math.pi * self._p(sub, "swell_rate_hz") * t)
+                voice = voice * (1 - self._p(sub, "swell_depth") * swell)
+            voice = voice + self._p(sub, "drop_amp") * rain
             if bool(noisy[:, 2].any()):
-                voice = voice + p(sub, "drum_amp") * self._drums(sub, noise, t, idx)
+                voice = voice + self._p(sub, "drum_amp") * self._drums(sub, noise, t, idx)
             mix = mix.index_add(0, rows, voice)
 
         duration = lengths.float() / self.sample_rate
-        env = torch.clamp(t / p(params, "attack_s").clamp_min(1e-4), max=1.0) * torch.clamp(
-            (duration - t) / p(params, "release_s").clamp_min(1e-4), 0.0, 1.0
+        env = torch.clamp(t / self._p(params, "attack_s").clamp_min(1e-4), max=1.0) * torch.clamp(
+            (duration - t) / self._p(params, "release_s").clamp_min(1e-4), 0.0, 1.0
         )
-        if bool((p(params, "tremolo_depth") > 0).any()):
-            env = env * (1 - p(params, "tremolo_depth") * (0.5 - 0.5 * torch.cos(2 * math.pi * p(params, "tremolo_rate_hz") * t)))
+        if bool((self._p(params, "tremolo_depth") > 0).any()):
+            tremolo = 0.5 - 0.5 * torch.cos(2 * math.pi * self._p(params, "tremolo_rate_hz") * t)
+            env = env * (1 - self._p(params, "tremolo_depth") * tremolo)
         audio = mix * env * (idx < lengths)
         peak = audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)
-        return audio * (p(params, "gain") / peak)
+        return audio * (self._p(params, "gain") / peak)
