@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SpanExporter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
@@ -182,7 +183,9 @@ def create_app(
         seed = body.seed if body.seed is not None else secrets.randbelow(2**32)
         num_samples = max(1, round(body.duration_seconds * model.sample_rate))
         tracer = tracing.tracer
-        span_cm = tracer.start_as_current_span(GENERATE_SPAN) if tracer is not None else nullcontext()
+        # Only inside a sampled request: an unsampled one creates no span objects (tracing.py).
+        traced = tracer is not None and trace.get_current_span().is_recording()
+        span_cm = tracer.start_as_current_span(GENERATE_SPAN) if traced else nullcontext()
         with span_cm as span:
             if span is not None:
                 span.set_attributes(
@@ -258,6 +261,6 @@ def create_app(
         routes=app.router.routes,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
-        tracer=tracing.tracer,
+        tracing=tracing,
     )
     return app
