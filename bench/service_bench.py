@@ -210,9 +210,13 @@ def scenario_overhead(args: argparse.Namespace, log_dir: Path) -> dict[str, obje
     results: dict[str, list[float]] = {name: [] for name in services}
     cpu_ms: dict[str, list[float]] = {name: [] for name in services}
     try:
-        # Both servers are up for the whole run; only one is loaded at a time.
-        for _ in range(args.rounds):
-            for name, svc in services.items():
+        # All servers are up for the whole run; only one is loaded at a time. The order rotates
+        # every round so that no configuration always runs first (or right after another).
+        names = list(services)
+        for round_no in range(args.rounds):
+            shift = round_no % len(names)
+            for name in names[shift:] + names[:shift]:
+                svc = services[name]
                 load(svc.port, 32, 0, args.audio_seconds, warmup=1.0)
                 before = svc.cpu_seconds()
                 r = load(svc.port, 32, args.seconds, args.audio_seconds, warmup=0)
