@@ -259,8 +259,7 @@ def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object
     for method in methods:
         metrics.observe_request(method, "/unknown", 404, 0.001)
         metrics.observe_request(method, "unmatched", 404, 0.001)
-    for success in (True, False):
-        metrics.observe_generation("fugatto-synth-v1", 0.05, success)
+    metrics.observe_generations("fugatto-synth-v1", 0.05, succeeded=1, failed=1)
     metrics.model_load_seconds.labels("fugatto-synth-v1").observe(1.0)
     metrics.batch_size.observe(8)
     port = free_port()

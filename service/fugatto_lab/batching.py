@@ -226,8 +226,8 @@ class BatchWorker:
         if self.metrics is not None:
             if jobs:
                 self.metrics.batch_size.observe(len(jobs))
-            for _job, result in results:
-                self.metrics.observe_generation(model.name, elapsed, not isinstance(result, BaseException))
+            failed = sum(isinstance(result, BaseException) for _job, result in results)
+            self.metrics.observe_generations(model.name, elapsed, len(results) - failed, failed)
         if self.tracer is not None:
             self._trace(model.name, model.device, jobs, len(jobs), started_ns, ended_ns, started, success)
         self._deliver(results)
