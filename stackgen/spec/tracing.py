@@ -21,10 +21,11 @@ class Tracing(StrictModel):
     """Where services send spans, and how many."""
 
     enabled: bool = True
-    # 5%: what the bundled service can trace within a 3% throughput budget (each sampled request
-    # costs ~0.6 ms of CPU in the Python SDK; bench/results/service.md). 1.0 traces everything.
+    # 1%: what the bundled service can trace within a 3% throughput budget on CPU and GPU (each
+    # sampled request costs ~0.6 ms of CPU in the Python SDK; bench/results/service.md).
+    # 1.0 traces everything.
     sampler_ratio: float = Field(
-        0.05, ge=0, le=1, description="parent-based trace-id ratio sampler argument: the fraction of new traces recorded"
+        0.01, ge=0, le=1, description="parent-based trace-id ratio sampler argument: the fraction of new traces recorded"
     )
     otlp_endpoint: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = Field(
         None,

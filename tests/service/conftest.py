@@ -20,7 +20,7 @@ ADMIN_TOKEN = "test-admin-token"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    # Every new trace sampled, so span tests are deterministic (the default samples 5%).
+    # Every new trace sampled, so span tests are deterministic (the default samples 1%).
     return Settings(log_dir=tmp_path / "logs", max_wait_ms=2.0, device="cpu", trace_sample_ratio=1.0)
 
 

@@ -106,7 +106,7 @@ def test_new_traces_are_sampled_at_the_configured_ratio(settings):
 def test_sampler_settings_from_the_standard_environment():
     default = settings_from_env({})
     assert (default.trace_sampler, default.new_trace_ratio, default.trace_follows_parent) == (
-        "parentbased_traceidratio", 0.05, True)
+        "parentbased_traceidratio", 0.01, True)
     assert settings_from_env({"OTEL_TRACES_SAMPLER_ARG": "0.5"}).new_trace_ratio == 0.5
     assert settings_from_env({"OTEL_TRACES_SAMPLER": "parentbased_always_on"}).new_trace_ratio == 1.0
     always_off = settings_from_env({"OTEL_TRACES_SAMPLER": "always_off", "OTEL_TRACES_SAMPLER_ARG": "1"})

@@ -156,7 +156,7 @@ def test_tracing_env_helper(stack):
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-        "OTEL_TRACES_SAMPLER_ARG": "0.05",
+        "OTEL_TRACES_SAMPLER_ARG": "0.01",
         "OTEL_SERVICE_NAME": "fugatto-audio-lab",
     }
     assert stack.spec.grafana.image == "grafana/grafana:11.3.0"
