@@ -240,6 +240,152 @@ def scenario_overhead(args: argparse.Namespace, log_dir: Path) -> dict[str, obje
     return {"overhead": results, "overhead_percent": overheads, "cpu_ms_per_request": cpu_ms}
 
 
+async def _asgi_post(app: object, path: str, body: bytes) -> int:
+    """One request straight into the ASGI app: no sockets, no client, nothing else to measure."""
+    headers = [(b"host", b"bench"), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+    delivered = False
+    status = 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the app never asks twice; if it did, it would wait here
+        return {}
+
+    async def send(message: dict[str, object]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])  # type: ignore[arg-type]
+
+    await app(scope, receive, send)  # type: ignore[operator]
+    return status
+
+
+def scenario_cost(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
+    """CPU time per request that metrics and tracing add, measured on their own code paths.
+
+    Throughput differences of a few percent drown in this machine's noise (see the overhead
+    scenario), so this measures the instrumentation directly: the service's real
+    ObservabilityMiddleware (request id, route template, access log, metrics, server span) around
+    a stand-in for the /generate handler that does exactly the handler's and the batch worker's
+    instrumentation (generation span, ``BatchWorker._trace``, generation metrics) and no model
+    work. Four configurations (off / metrics / + tracing, nothing sampled / + tracing, everything
+    sampled, exported over OTLP/HTTP to a local sink, flushed inside the block) run in rotating
+    blocks; the median CPU time per request of each is compared with the server's CPU per
+    request under 32-client HTTP load, which is what throughput is made of.
+    """
+    sys.path.insert(0, str(ROOT / "service"))
+    from contextlib import nullcontext
+
+    from fugatto_lab.batching import BatchWorker, GenerationJob
+    from fugatto_lab.config import Settings
+    from fugatto_lab.logging_setup import configure_logging
+    from fugatto_lab.metrics import ServiceMetrics
+    from fugatto_lab.middleware import ObservabilityMiddleware
+    from fugatto_lab.models import ModelState
+    from fugatto_lab.tracing import GENERATE_SPAN, setup_tracing
+    from opentelemetry import trace
+    from starlette.routing import Route
+
+    sink = OtlpSink()
+
+    def build(metrics_on: bool, ratio: float | None) -> tuple[object, object]:
+        settings = Settings(log_dir=log_dir, tracing_enabled=ratio is not None, trace_sample_ratio=ratio or 0.0,
+                            otlp_endpoint=f"http://127.0.0.1:{sink.port}")
+        metrics = ServiceMetrics() if metrics_on else None
+        tracing = setup_tracing(settings)
+        worker = BatchWorker(ModelState(), metrics, max_batch=32, max_wait_ms=10, max_queue=10, tracer=tracing.tracer)
+        tracer = tracing.tracer
+
+        async def generate(scope: dict, receive: object, send: object) -> None:  # the handler's instrumentation
+            await receive()  # type: ignore[operator]
+            traced = tracer is not None and trace.get_current_span().is_recording()
+            with tracer.start_as_current_span(GENERATE_SPAN) if traced else nullcontext() as span:
+                if span is not None:
+                    span.set_attributes({"prompt.length": 23, "audio.duration": args.audio_seconds,
+                                         "audio.generated_samples": 32000, "model.name": "fugatto-synth-v1"})
+                loop = asyncio.get_running_loop()
+                job = GenerationJob(PROMPTS[0], 32000, 1, loop, loop.create_future(), parent_span=span)
+                t0 = time.time_ns()  # what BatchWorker._run records after a pass
+                if metrics is not None:
+                    metrics.batch_size.observe(1)
+                    metrics.observe_generations("fugatto-synth-v1", 0.001, 1, 0)
+                if tracer is not None:
+                    worker._trace("fugatto-synth-v1", "cpu", [job], 1, t0, time.time_ns(), job.enqueued_at, True)
+                if span is not None:
+                    span.set_attribute("batch.size", 1)
+            await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+            await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+        routes = [Route("/generate", endpoint=lambda request: None, methods=["POST"])]
+        app = ObservabilityMiddleware(generate, routes=routes, metrics=metrics, max_body_bytes=16384, tracing=tracing)
+        return app, tracing
+
+    configs = {
+        "off": build(False, None),
+        "metrics": build(True, None),
+        "metrics + tracing, none sampled": build(True, 0.0),
+        "metrics + tracing, all sampled": build(True, 1.0),
+    }
+    block = 2000
+    body = json.dumps({"prompt": PROMPTS[0], "duration_seconds": args.audio_seconds, "seed": 1}).encode()
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives for the scenario
+
+    async def run() -> dict[str, list[float]]:
+        per_request: dict[str, list[float]] = {name: [] for name in configs}
+        names = list(configs)
+        for round_no in range(args.rounds + 1):  # round 0 warms up and is dropped
+            shift = round_no % len(names)
+            for name in names[shift:] + names[:shift]:
+                app, tracing = configs[name]
+                configure_logging("INFO", log_dir, tracing=tracing.enabled, stream=devnull)
+                before = time.process_time()
+                for _ in range(block):
+                    assert await _asgi_post(app, "/generate", body) == 200
+                if tracing.enabled:
+                    tracing.provider.force_flush()
+                if round_no:
+                    per_request[name].append((time.process_time() - before) / block * 1e6)
+        return per_request
+
+    per_request = asyncio.run(run())
+    median = {name: statistics.median(v) for name, v in per_request.items()}
+    spread = {name: (max(v) - min(v)) / 2 for name, v in per_request.items()}
+    svc = Service(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, metrics=False, tracing=False,
+                  device=args.device, otlp_port=None, log_dir=log_dir)
+    try:
+        load(svc.port, 32, 0, args.audio_seconds, warmup=1.0)
+        before = svc.cpu_seconds()
+        r = load(svc.port, 32, args.seconds, args.audio_seconds, warmup=0)
+        loaded_us = (svc.cpu_seconds() - before) / r.requests * 1e6
+    finally:
+        svc.stop()
+    metrics_us = median["metrics"] - median["off"]
+    unsampled = median["metrics + tracing, none sampled"] - median["metrics"]
+    sampled = median["metrics + tracing, all sampled"] - median["metrics"]
+    print(f"\n### Instrumentation CPU cost per request ({args.rounds} rounds of {block} requests through the "
+          "service's middleware, no model work)\n")
+    print("| config | CPU us/request (median) | +/- (half range) |\n|---|---:|---:|")
+    for name in per_request:
+        print(f"| {name} | {median[name]:.1f} | {spread[name]:.1f} |")
+    print(f"\nserver CPU per request under 32-client HTTP load ({args.audio_seconds} s audio, batching on, "
+          f"instrumentation off): {loaded_us:.0f} us")
+    print("\n| instrumentation | added CPU us/request | overhead vs loaded request |\n|---|---:|---:|")
+    rows = {"metrics": metrics_us}
+    for ratio in sorted({0.01, 0.05, 0.1, 1.0}):
+        rows[f"metrics + tracing at {ratio:g}"] = metrics_us + unsampled + ratio * (sampled - unsampled)
+    for name, us in rows.items():
+        print(f"| {name} | {us:.1f} | {us / loaded_us * 100:.1f}% |")
+    print(f"\n(an unsampled request adds {unsampled:+.1f} us, a sampled one {sampled:+.1f} us, over metrics)")
+    return {"cost_us": median, "cost_rounds_us": per_request, "loaded_request_us": loaded_us,
+            "overhead_percent": {k: v / loaded_us * 100 for k, v in rows.items()}}
+
+
 def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
     """Scrape latency over HTTP with every label combination the service can emit populated."""
     sys.path.insert(0, str(ROOT / "service"))
@@ -296,7 +442,7 @@ def scenario_rss(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
     return {"rss_before": before, "rss_after": after, "rss_growth_percent": growth}
 
 
-SCENARIOS = {"throughput": scenario_throughput, "overhead": scenario_overhead, "scrape": scenario_scrape,
+SCENARIOS = {"throughput": scenario_throughput, "overhead": scenario_overhead, "cost": scenario_cost, "scrape": scenario_scrape,
              "rss": scenario_rss}
 
 

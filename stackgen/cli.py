@@ -159,6 +159,7 @@ def up(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")
             compose.up(out, ["all"])
             typer.echo("compose stack started")
             return
+        native.refuse_if_running(run_dir)  # before announcing a start that will not happen
         typer.echo(f"starting the native stack ({profile} profile) in {run_dir} ...")
         state = native.up(stack, run_dir, profile)
     except native.StackError as exc:

@@ -178,6 +178,7 @@ class ServiceMetrics:
         self.registry.register(ResourceCollector(self.nvml))
         self.renderer = TextRenderer(self.registry)
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._generation_children: dict[str, tuple[Counter, Counter, Histogram]] = {}
 
     def observe_request(self, method: str, endpoint: str, status: int, seconds: float) -> None:
         # The labelled children are cached: ``labels()`` validates, converts and locks on every
@@ -194,13 +195,18 @@ class ServiceMetrics:
 
     def observe_generations(self, model: str, seconds: float, succeeded: int, failed: int) -> None:
         """One batch pass of ``seconds`` that served ``succeeded`` requests and failed ``failed``."""
+        children = self._generation_children.get(model)
+        if children is None:
+            children = (self.generations.labels(model, "true"), self.generations.labels(model, "false"),
+                        self.generation_seconds.labels(model))
+            self._generation_children[model] = children
+        ok, failures, duration = children
         if succeeded:
-            self.generations.labels(model, "true").inc(succeeded)
-            duration = self.generation_seconds.labels(model)
+            ok.inc(succeeded)
             for _ in range(succeeded):  # one observation per request: the histogram counts requests
                 duration.observe(seconds)
         if failed:
-            self.generations.labels(model, "false").inc(failed)
+            failures.inc(failed)
 
     def track_queue(self, depth: Callable[[], int]) -> None:
         """Report the live queue length at scrape time instead of mirroring it on every put/get."""

@@ -234,12 +234,18 @@ def _write_configs(stack: Stack, spec: Spec, run: Path, addr: dict[str, str], we
 
 # --- up / down / status -----------------------------------------------------------------------
 
-def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: float = 120.0) -> State:
+def refuse_if_running(run: Path) -> None:
+    """Raise StackError when processes of an earlier `up` from ``run`` are still alive."""
     run = run.resolve()
     existing = State.load(run)
     if existing and any(is_running(c) for c in existing.components):
         alive = ", ".join(f"{c.name} (pid {c.pid})" for c in existing.components if is_running(c))
         raise StackError(f"a stack is already running from {run}: {alive}; run `stackgen down` first")
+
+
+def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: float = 120.0) -> State:
+    run = run.resolve()
+    refuse_if_running(run)
     spec = drill_spec(stack.spec) if profile == "drill" else stack.spec
     prometheus_bin = _binary("prometheus")
     alertmanager_bin = _binary("alertmanager", "prometheus-alertmanager")

@@ -56,6 +56,7 @@ def test_second_up_says_a_stack_is_running(stack):
     result = _stackgen("up", "--runtime", "native", "--run-dir", str(run))
     assert result.returncode == 1
     assert "already running" in result.stderr and "stackgen down" in result.stderr
+    assert "starting" not in result.stdout  # no announcement of a start that does not happen
     assert _pids(run) == before
 
 
