@@ -202,3 +202,25 @@ def test_metrics_http_server_serves_the_exposition(client):
         assert httpx.get(f"http://127.0.0.1:{port}/other").status_code == 404
     finally:
         server.shutdown()
+
+
+def test_metrics_server_keeps_the_scrape_connection_alive():
+    """Prometheus reuses one connection per target; the metrics server answers on it repeatedly."""
+    import http.client
+
+    from fugatto_lab.metrics import start_metrics_server
+
+    metrics = ServiceMetrics(NvmlReader())
+    server = start_metrics_server(metrics, "127.0.0.1", 0)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+        for _ in range(3):
+            connection.request("GET", "/metrics")
+            response = connection.getresponse()
+            assert response.status == 200 and response.version == 11
+            assert b"fugatto_active_models" in response.read()
+        connection.request("GET", "/nothing")
+        assert connection.getresponse().status == 404
+        connection.close()
+    finally:
+        server.shutdown()

@@ -58,8 +58,10 @@ def service_log_lines(tmp_path_factory) -> list[dict]:
         "FUGATTO_LOG_DIR": str(log_dir),
         "LOG_LEVEL": "INFO",
         "FUGATTO_DEVICE": "cpu",
-        # Tracing on, so trace_id/span_id appear; the exporter points at a closed port and just drops spans.
+        # Every request traced, so trace_id/span_id appear (they are on the log lines of sampled
+        # requests only); the exporter points at a closed port and just drops spans.
         "TRACING_ENABLED": "true",
+        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{dead_port}",
     }
     process = subprocess.Popen(
