@@ -16,6 +16,7 @@ time with a reason instead of failing every request.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import threading
@@ -263,6 +264,11 @@ def start_loading(
                 "duration": state.load_seconds,
             },
         )
+        # Everything alive now (torch, FastAPI, the model) lives as long as the process. Frozen,
+        # the cyclic GC stops re-scanning it: under load a full collection paused the process for
+        # up to 117 ms (a /metrics scrape p99 of 11-76 ms); frozen, the longest scrape was 16 ms.
+        gc.collect()
+        gc.freeze()
         state.ready_event.set()
         state.done_event.set()
 
