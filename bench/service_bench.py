@@ -416,24 +416,29 @@ def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object
     gc.freeze()  # as the service does once its model has loaded (models.py)
     body = metrics.exposition()
     series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
-    times = []
-    # One keep-alive connection, as Prometheus holds one per target.
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    for _ in range(args.scrapes):
-        t0 = time.perf_counter()
-        connection.request("GET", "/metrics")
-        with connection.getresponse() as r:
-            assert r.status == 200
-            r.read()
-        times.append(time.perf_counter() - t0)
-    connection.close()
-    times.sort()
-    p50, p99 = times[len(times) // 2] * 1000, times[int(len(times) * 0.99)] * 1000
+    times = _scrape_times(port, args.scrapes)
+    p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99)]
     print(f"\n### /metrics scrape\n\n{series} samples ({len(body)} bytes), {args.scrapes} scrapes over one keep-alive "
           "HTTP connection: "
           f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     loaded = _scrape_under_load(args, log_dir)
     return {"scrape_series": series, "scrape_p50_ms": p50, "scrape_p99_ms": p99, **loaded}
+
+
+def _scrape_times(port: int, count: int, pause: float = 0.0) -> list[float]:
+    """Sorted milliseconds of ``count`` scrapes over one keep-alive connection, as Prometheus holds per target."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    times = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        connection.request("GET", "/metrics")
+        with connection.getresponse() as r:
+            assert r.status == 200
+            r.read()
+        times.append((time.perf_counter() - t0) * 1000)
+        time.sleep(pause)
+    connection.close()
+    return sorted(times)
 
 
 def _scrape_under_load(args: argparse.Namespace, log_dir: Path) -> dict[str, float]:
@@ -444,22 +449,11 @@ def _scrape_under_load(args: argparse.Namespace, log_dir: Path) -> dict[str, flo
         loader = threading.Thread(target=load, args=(svc.port, 32, 20, args.audio_seconds), daemon=True)
         loader.start()
         time.sleep(2)
-        connection = http.client.HTTPConnection("127.0.0.1", svc.metrics_port, timeout=5)
-        times = []
-        for _ in range(600):
-            t0 = time.perf_counter()
-            connection.request("GET", "/metrics")
-            with connection.getresponse() as r:
-                assert r.status == 200
-                r.read()
-            times.append(time.perf_counter() - t0)
-            time.sleep(0.02)
-        connection.close()
+        times = _scrape_times(svc.metrics_port, 600, pause=0.02)
         loader.join()
     finally:
         svc.stop()
-    times.sort()
-    p50, p99, worst = times[len(times) // 2] * 1000, times[int(len(times) * 0.99)] * 1000, times[-1] * 1000
+    p50, p99, worst = times[len(times) // 2], times[int(len(times) * 0.99)], times[-1]
     print(f"the running service under 32-client load, 600 scrapes: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
           f"max {worst:.1f} ms")
     return {"scrape_loaded_p50_ms": p50, "scrape_loaded_p99_ms": p99, "scrape_loaded_max_ms": worst}

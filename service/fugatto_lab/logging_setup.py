@@ -36,7 +36,11 @@ class ContextFilter(logging.Filter):
 
     def __init__(self, tracing: bool = False) -> None:
         super().__init__()
-        self.tracing = tracing
+        self._current_span = None
+        if tracing:  # looked up once here, not on every record
+            from opentelemetry import trace
+
+            self._current_span = trace.get_current_span
 
     def filter(self, record: logging.LogRecord) -> bool:
         request_id = request_id_var.get()
@@ -45,10 +49,8 @@ class ContextFilter(logging.Filter):
         user_id = user_id_var.get()
         if user_id is not None and not hasattr(record, "user_id"):
             record.user_id = user_id
-        if self.tracing:
-            from opentelemetry import trace
-
-            ctx = trace.get_current_span().get_span_context()
+        if self._current_span is not None:
+            ctx = self._current_span().get_span_context()
             if ctx.is_valid:
                 record.trace_id = format(ctx.trace_id, "032x")
                 record.span_id = format(ctx.span_id, "016x")

@@ -157,20 +157,14 @@ class ServiceMetrics:
             s = spec[name]
             return Histogram(s.name, s.help, s.labels, buckets=s.buckets or (), registry=self.registry)
 
-        self.requests = Counter(
-            "fugatto_requests_total",
-            spec["fugatto_requests_total"].help,
-            spec["fugatto_requests_total"].labels,
-            registry=self.registry,
-        )
+        def counter(name: str) -> Counter:
+            s = spec[name]
+            return Counter(s.name, s.help, s.labels, registry=self.registry)
+
+        self.requests = counter("fugatto_requests_total")
         self.request_duration = hist("fugatto_request_duration_seconds")
         self.generation_seconds = hist("fugatto_audio_generation_seconds")
-        self.generations = Counter(
-            "fugatto_audio_generations_total",
-            spec["fugatto_audio_generations_total"].help,
-            spec["fugatto_audio_generations_total"].labels,
-            registry=self.registry,
-        )
+        self.generations = counter("fugatto_audio_generations_total")
         self.model_load_seconds = hist("fugatto_model_load_seconds")
         self.active_models = Gauge("fugatto_active_models", spec["fugatto_active_models"].help, registry=self.registry)
         self.queue_depth = Gauge("fugatto_queue_depth", spec["fugatto_queue_depth"].help, registry=self.registry)
