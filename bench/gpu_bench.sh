@@ -93,19 +93,19 @@ step "model alone: one batched pass vs one pass per request ($AUDIO_SECONDS s of
 AUDIO_SECONDS=$AUDIO_SECONDS DEVICE=$DEVICE "$VPY" - <<'PYMODEL'
 import os, time
 import torch
-from fugatto_lab.models import BuiltinSynthModel
+from fugatto_lab.models import BuiltinSynthModel, generate_all
 device = os.environ["DEVICE"]
 n = int(float(os.environ["AUDIO_SECONDS"]) * 16000)
 model = BuiltinSynthModel(device)
 prompts = ["a calm 440 Hz sine tone", "rain on a tin roof", "fast drum loop at 140 bpm", "low cello drone"]
 def run(batch: int, reps: int) -> float:
     ps = [prompts[i % 4] for i in range(batch)]
-    model.generate_pcm(ps, [n] * batch, list(range(batch)))
+    generate_all(model, ps, [n] * batch, list(range(batch)))
     if device == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(reps):
-        model.generate_pcm(ps, [n] * batch, list(range(batch)))
+        generate_all(model, ps, [n] * batch, list(range(batch)))
     if device == "cuda":
         torch.cuda.synchronize()
     return (time.perf_counter() - t0) / reps

@@ -2,9 +2,11 @@
 
 Request handlers (on the asyncio loop) put a job on a thread-safe queue and await a future.
 One worker thread takes the first waiting job, then keeps collecting until it has
-``max_batch`` jobs or ``max_wait_ms`` has passed since the first, runs the model once for the
-whole group, and hands each result back to the loop. Running the model in a thread keeps the
-event loop free to accept and answer requests while torch computes (torch releases the GIL).
+``max_batch`` jobs or ``max_wait_ms`` has passed since the first (stopping early once the
+previous batch's worth of jobs is in: see ``_collect``), runs the model over the whole group,
+and hands each result back to the loop as soon as the pass that computed it is done. Running
+the model in a thread keeps the event loop free to accept and answer requests while torch
+computes (a scripted model runs without the GIL).
 
 The worker is deliberately the only thread touching the model: models are not assumed to be
 thread-safe, and one pass over a big batch is what makes a GPU (and vectorised CPU code) fast.
@@ -23,7 +25,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from .metrics import ServiceMetrics
-from .models import ModelState
+from .models import AudioModel, ModelState
 from .tracing import INFERENCE_SPAN
 
 log = logging.getLogger(__name__)
@@ -166,24 +168,35 @@ class BatchWorker:
             self._fail_pending(error)
 
     def _collect(self) -> list[GenerationJob]:
-        """The next batch: the first waiting job plus whatever joins within ``max_wait``.
+        """The next batch: the first waiting job, everything already queued behind it, and then
+        whoever joins within ``max_wait`` - but only while fewer jobs are in hand than rode in
+        the previous batch.
 
-        The wait only happens under load (the previous batch had company, or more jobs are
-        already queued). A lone request on an idle service is not held back for ``max_wait``
-        waiting for partners that are not coming; as soon as requests overlap, they queue up
-        behind the running batch and the next collection waits and groups them.
+        Under steady load the clients of the last batch come straight back, so its size is the
+        best guess of who is coming: waiting for them builds full batches, and waiting longer
+        would hold those requests back for partners that are not coming (8 clients against
+        ``max_batch=32`` used to wait the whole ``max_wait`` every time). A lone request on an
+        idle service does not wait at all; when load grows, whatever queued during the last pass
+        is taken at once, so batches grow with it.
         """
         try:
             first = self.queue.get(timeout=0.2)
         except queue.Empty:
             return []
         batch = [first]
-        under_load = self.stats.last_batch_size > 1 or not self.queue.empty()
-        deadline = time.perf_counter() + (self.max_wait if under_load else 0.0)
+        expected = self.stats.last_batch_size
+        deadline = time.perf_counter() + self.max_wait
         while len(batch) < self.max_batch:
-            remaining = deadline - time.perf_counter()
             try:
-                batch.append(self.queue.get_nowait() if remaining <= 0 else self.queue.get(timeout=remaining))
+                batch.append(self.queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.perf_counter()
+            if len(batch) >= expected or remaining <= 0:
+                break
+            try:
+                batch.append(self.queue.get(timeout=remaining))
             except queue.Empty:
                 break
         return batch
@@ -194,42 +207,50 @@ class BatchWorker:
         jobs = [j for j in batch if not j.future.cancelled()]
         forced = [j for j in jobs if j.inject_failure]
         jobs = [j for j in jobs if not j.inject_failure]
-        results: list[tuple[GenerationJob, Result]] = [
-            (j, GenerationError("injected generation failure (fault drill)")) for j in forced
-        ]
         started_ns = time.time_ns()
         started = time.perf_counter()
-        success = True
-        if jobs:
-            try:
-                pcm = model.generate_pcm([j.prompt for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs])
-                results.extend((j, (p, len(jobs))) for j, p in zip(jobs, pcm, strict=True))
-            except Exception as exc:
-                success = False
-                log.error(
-                    "batch generation failed",
-                    extra={
-                        "model": model.name,
-                        "batch_size": len(jobs),
-                        "error": f"{type(exc).__name__}: {exc}",
-                    },
-                )
-                results.extend((j, GenerationError(f"generation failed: {type(exc).__name__}")) for j in jobs)
-        elapsed = time.perf_counter() - started
-        ended_ns = time.time_ns()
-
         stats = self.stats
         stats.batches += 1
-        stats.generations += len(jobs) if success else 0
-        stats.failures += len(forced) + (0 if success else len(jobs))
-        stats.last_batch_size, stats.last_batch_seconds, stats.last_batch_at = len(jobs), elapsed, time.time()
+        stats.last_batch_size, stats.last_batch_at = len(jobs), time.time()
+        if jobs and self.metrics is not None:
+            self.metrics.batch_size.observe(len(jobs))
+        if forced:
+            stats.failures += len(forced)
+            self._finish(model, [(j, GenerationError("injected generation failure (fault drill)")) for j in forced], 0.0)
+        answered = [False] * len(jobs)
+        if not jobs:
+            return
+        try:
+            pcm_groups = model.generate([j.prompt for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs])
+            # Each pass of the batch is answered as soon as it is done: those clients can send
+            # their next request while the rest of the batch computes, so the next batch is
+            # already queued when this one ends instead of the whole batch moving in lockstep.
+            for indices, pcm in pcm_groups:
+                group = [jobs[i] for i in indices]
+                for i in indices:
+                    answered[i] = True
+                stats.generations += len(group)
+                self._trace(model.name, model.device, group, len(jobs), started_ns, time.time_ns(), started, True)
+                self._finish(model, [(j, (p, len(jobs))) for j, p in zip(group, pcm, strict=True)],
+                             time.perf_counter() - started)
+        except Exception as exc:
+            log.error(
+                "batch generation failed",
+                extra={"model": model.name, "batch_size": len(jobs), "error": f"{type(exc).__name__}: {exc}"},
+            )
+            failed = [j for j, done in zip(jobs, answered, strict=True) if not done]
+            stats.failures += len(failed)
+            self._trace(model.name, model.device, failed, len(jobs), started_ns, time.time_ns(), started, False)
+            self._finish(model, [(j, GenerationError(f"generation failed: {type(exc).__name__}")) for j in failed],
+                         time.perf_counter() - started)
+        stats.last_batch_seconds = time.perf_counter() - started
+
+    def _finish(self, model: AudioModel, results: list[tuple[GenerationJob, Result]], seconds: float) -> None:
+        """Count these results, then hand them to their requests (metrics first, so a client that
+        reads /metrics after its response sees its own generation counted)."""
         if self.metrics is not None:
-            if jobs:
-                self.metrics.batch_size.observe(len(jobs))
             failed = sum(isinstance(result, BaseException) for _job, result in results)
-            self.metrics.observe_generations(model.name, elapsed, len(results) - failed, failed)
-        if self.tracer is not None:
-            self._trace(model.name, model.device, jobs, len(jobs), started_ns, ended_ns, started, success)
+            self.metrics.observe_generations(model.name, seconds, len(results) - failed, failed)
         self._deliver(results)
 
     def _trace(
@@ -247,7 +268,8 @@ class BatchWorker:
 
         Each request's trace then shows the shared pass it rode in, with the batch size.
         """
-        assert self.tracer is not None
+        if self.tracer is None:
+            return
         for job in jobs:
             if job.parent_span is None or not job.parent_span.is_recording():
                 continue  # unsampled request: no child span to record

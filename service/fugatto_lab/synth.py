@@ -34,6 +34,7 @@ SAMPLE_RATE = 16_000
 MODEL_NAME = "fugatto-synth-v1"
 MAX_HARMONICS = 32
 NOISE_TAPS = 1025
+FFT_BLOCK = 4096  # overlap-save frame: 3072 new samples per frame with a 1025-tap kernel
 DROP_TAPS = 512
 CPU_PASS_ELEMENTS = 1 << 17  # 512 KiB of float32 per temporary: stays in L2 on common CPUs
 NOISE_TABLE_BITS = 20
@@ -77,7 +78,7 @@ class FugattoSynth(nn.Module):
     copied into ``__constants__`` attributes because TorchScript cannot read Python globals.
     """
 
-    __constants__ = ["num_params", "max_harmonics", "noise_taps", "drop_taps", "noise_mask", "wavetable_size"]
+    __constants__ = ["num_params", "max_harmonics", "noise_taps", "drop_taps", "fft_block", "noise_mask", "wavetable_size"]
 
     def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
         super().__init__()
@@ -88,6 +89,7 @@ class FugattoSynth(nn.Module):
         self.max_harmonics = MAX_HARMONICS
         self.noise_taps = NOISE_TAPS
         self.drop_taps = DROP_TAPS
+        self.fft_block = FFT_BLOCK
         self.noise_mask = (1 << NOISE_TABLE_BITS) - 1
         self.wavetable_size = WAVETABLE_SIZE
         # An attribute, not the module-level dict: TorchScript reads attributes, not globals.
@@ -178,16 +180,23 @@ class FugattoSynth(nn.Module):
         return torch.exp(-n / (decay.clamp_min(1e-4) * self.sample_rate)) * torch.sin(2 * math.pi * freq * n / self.sample_rate)
 
     def _filtered(self, signals: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-        """Causal linear convolution of each row with its kernel, via one batched FFT.
+        """Causal linear convolution of each row with its kernel, by overlap-save.
 
-        The FFT is long enough that nothing wraps around, so the result equals a direct
-        convolution and does not depend on how long the batch's padding is.
+        The rows are cut into overlapping FFT_BLOCK-sample frames and all frames of all rows go
+        through one short FFT. One long FFT per call would do the same arithmetic, but on CPU
+        every call of a new long size pays ~0.4 ms to plan it (twiddle factors), which cost more
+        than the filtering itself; short blocks are cheap to plan. The result is a direct
+        convolution: it does not depend on the batch's padding or on the other rows.
         """
-        n = signals.shape[-1]
-        # A multiple of 4096 is 2^12 * small factors: fast for pocketfft/cuFFT and barely padded.
-        size = -(-(n + kernels.shape[-1] - 1) // 4096) * 4096
-        spec = torch.fft.rfft(signals, n=size) * torch.fft.rfft(kernels, n=size)
-        return torch.fft.irfft(spec, n=size)[..., :n]
+        rows, n = signals.shape[0], signals.shape[-1]
+        history = kernels.shape[-1] - 1
+        hop = self.fft_block - history
+        frames = -(-n // hop)
+        padded = nn.functional.pad(signals, (history, frames * hop - n))
+        spec = torch.fft.rfft(padded.unfold(1, self.fft_block, hop), n=self.fft_block)
+        spec = spec * torch.fft.rfft(kernels, n=self.fft_block).unsqueeze(1)
+        valid = torch.fft.irfft(spec, n=self.fft_block)[:, :, history:]  # the wrapped-around head is dropped
+        return valid.reshape(rows, frames * hop)[:, :n]
 
     def _drums(self, params: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         step_len = 60.0 / self._p(params, "bpm") / 4.0  # seconds per sixteenth note
@@ -216,34 +225,47 @@ class FugattoSynth(nn.Module):
     def forward(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
         if params.dim() != 2 or params.shape[1] != self.num_params:
             raise ValueError("params must be [batch, " + str(self.num_params) + "], got " + str(params.shape))
-        rows = self.rows_per_pass(params.shape[0], int(lengths.max()), params.device)
-        if rows >= params.shape[0]:
+        groups = self.plan(params, lengths)
+        if len(groups) == 1:
             return self._forward(params, lengths, seeds)
         num_samples = int(lengths.max())
-        # Rows that use the same voices go through together, so each pass runs few voices.
+        audio = torch.empty((params.shape[0], num_samples), device=params.device)
+        for rows in groups:
+            audio.index_copy_(0, rows, self._forward(params[rows], lengths[rows], seeds[rows], num_samples))
+        return audio
+
+    @torch.jit.export
+    def plan(self, params: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+        """The batch's rows, grouped into the passes that synthesise them (row indices per pass).
+
+        On a GPU, one pass. On a CPU the voices are chains of elementwise ops that stream their
+        [rows, samples] temporaries through memory; once those outgrow the cache the cost per row
+        rises, so big batches go through in cache-sized groups (still amortising the per-op
+        overhead over several rows). Rows that use the same voices share a group, so each pass
+        runs few voices.
+        """
+        batch = params.shape[0]
+        rows = batch
+        if params.device.type == "cpu":
+            rows = max(1, self.cpu_pass_elements // max(1, int(lengths.max())))
+        if rows >= batch:
+            return [torch.arange(batch, device=params.device)]
         key = (
             (params[:, self.param_index["tone_amp"]] > 0).long()
             + 2 * ((params[:, self.param_index["noise_amp"]] > 0) | (params[:, self.param_index["drop_amp"]] > 0)).long()
             + 4 * (params[:, self.param_index["drum_amp"]] > 0).long()
         )
-        order = torch.argsort(key, stable=True)
-        params, lengths, seeds = params[order], lengths[order], seeds[order]
-        parts: list[torch.Tensor] = []
-        for i in range(0, params.shape[0], rows):
-            parts.append(self._forward(params[i : i + rows], lengths[i : i + rows], seeds[i : i + rows], num_samples))
-        return torch.cat(parts)[torch.argsort(order)]
+        return list(torch.argsort(key, stable=True).split(rows))
 
-    def rows_per_pass(self, batch: int, num_samples: int, device: torch.device) -> int:
-        """How many rows to synthesise together.
+    @torch.jit.export
+    def pcm16(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """One pass over ``rows`` of the batch (a group from :meth:`plan`), as PCM16 samples.
 
-        On a GPU, all of them. On a CPU the voices are chains of elementwise ops that stream
-        their [rows, samples] temporaries through memory; once those outgrow the cache the cost
-        per row rises, so big batches go through in cache-sized groups of rows (still one
-        model call, and still amortising the per-op overhead over several rows).
+        The conversion happens here, inside the scripted call, so a pass costs the calling
+        thread one GIL hand-off, not one per tensor op.
         """
-        if device.type != "cpu":
-            return batch
-        return max(1, self.cpu_pass_elements // max(1, num_samples))
+        audio = self._forward(params[rows], lengths[rows], seeds[rows])
+        return (audio.clamp(-1.0, 1.0) * 32767.0).round().to(torch.int16)
 
     def _forward(
         self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor, num_samples: Optional[int] = None  # noqa: UP045 (TorchScript)
@@ -276,27 +298,31 @@ class FugattoSynth(nn.Module):
             mask = self.noise_mask
             offsets = (hash_uniform(sub_seeds, torch.zeros_like(sub_seeds), 7) * mask).long()
             where = (offsets + idx) & mask
-            flat = where.reshape(-1)
-            noise = self.noise_table.index_select(0, flat).view_as(where)
-            u = self.uniform_table.index_select(0, flat).view_as(where)
-            rate = self._p(sub, "drop_rate_hz") / self.sample_rate
-            drops = (u < rate) * (0.3 + 0.7 * u / rate.clamp_min(1e-12))
-            kernels = torch.cat(
-                [
-                    self._fir_bandpass(self._p(sub, "noise_low_hz"), self._p(sub, "noise_high_hz")),
-                    nn.functional.pad(
-                        self._drop_kernel(self._p(sub, "drop_freq_hz"), self._p(sub, "drop_decay_s")),
-                        (0, self.noise_taps - self.drop_taps),
-                    ),
-                ]
-            )
-            filtered = self._filtered(torch.cat([noise, drops]), kernels)
-            band, rain = filtered[: sub.shape[0]], filtered[sub.shape[0] :]
-            voice = self._p(sub, "noise_amp") * 4.0 * band
-            if bool((self._p(sub, "swell_depth") > 0).any()):  # slow LFO: skipped when no row uses it
-                swell = 0.5 + 0.5 * torch.cos(2 * math.pi * self._p(sub, "swell_rate_hz") * t)
-                voice = voice * (1 - self._p(sub, "swell_depth") * swell)
-            voice = voice + self._p(sub, "drop_amp") * rain
+            noise = self.noise_table.index_select(0, where.reshape(-1)).view_as(where)
+            voice = torch.zeros_like(noise)
+            # The band-pass and the drops each cost an FFT convolution per row: only the rows
+            # that use them pay it (a drum loop needs the white noise, not its filtered bands).
+            band_rows = (self._p(sub, "noise_amp") > 0).squeeze(1).nonzero().squeeze(1)
+            if band_rows.numel() > 0:
+                b = sub[band_rows]
+                kernels = self._fir_bandpass(self._p(b, "noise_low_hz"), self._p(b, "noise_high_hz"))
+                band = self._p(b, "noise_amp") * 4.0 * self._filtered(noise[band_rows], kernels)
+                if bool((self._p(b, "swell_depth") > 0).any()):  # slow LFO: skipped when no row uses it
+                    swell = 0.5 + 0.5 * torch.cos(2 * math.pi * self._p(b, "swell_rate_hz") * t)
+                    band = band * (1 - self._p(b, "swell_depth") * swell)
+                voice = voice.index_add(0, band_rows, band)
+            drop_rows = (self._p(sub, "drop_amp") > 0).squeeze(1).nonzero().squeeze(1)
+            if drop_rows.numel() > 0:
+                d = sub[drop_rows]
+                u = self.uniform_table.index_select(0, where[drop_rows].reshape(-1)).view(drop_rows.shape[0], -1)
+                rate = self._p(d, "drop_rate_hz") / self.sample_rate
+                drops = (u < rate) * (0.3 + 0.7 * u / rate.clamp_min(1e-12))
+                # Padded to the band-pass length: both convolutions then use one FFT size.
+                kernels = nn.functional.pad(
+                    self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s")),
+                    (0, self.noise_taps - self.drop_taps),
+                )
+                voice = voice.index_add(0, drop_rows, self._p(d, "drop_amp") * self._filtered(drops, kernels))
             if bool(noisy[:, 2].any()):
                 voice = voice + self._p(sub, "drum_amp") * self._drums(sub, noise, t, idx)
             mix = mix.index_add(0, rows, voice)

@@ -1,0 +1,128 @@
+"""Dynamic batching: concurrent requests share passes, answers leave pass by pass, and the
+scripted model the service runs computes exactly what the eager module does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+from fugatto_lab.batching import BatchWorker, GenerationJob
+from fugatto_lab.models import BuiltinSynthModel, ModelState, generate_all
+from fugatto_lab.prompts import parse_prompt
+from fugatto_lab.synth import SAMPLE_RATE, FugattoSynth
+
+PROMPTS = ["a calm 440 Hz sine tone", "rain on a tin roof", "fast drum loop at 140 bpm", "low cello drone"]
+
+
+@pytest.fixture(scope="module")
+def model() -> BuiltinSynthModel:
+    return BuiltinSynthModel("cpu")
+
+
+@pytest.fixture
+def worker(model: BuiltinSynthModel) -> Iterator[BatchWorker]:
+    state = ModelState(status="ready", model=model)
+    state.ready_event.set()
+    w = BatchWorker(state, None, max_batch=8, max_wait_ms=300.0, max_queue=64)
+    yield w
+    w.stop()
+
+
+def submit_all(worker: BatchWorker, count: int, seconds: float) -> list[tuple[bytes, int]]:
+    async def run() -> list[tuple[bytes, int]]:
+        futures = [worker.submit(PROMPTS[i % 4], int(seconds * SAMPLE_RATE), i) for i in range(count)]
+        return list(await asyncio.gather(*futures))
+
+    return asyncio.run(run())
+
+
+def test_concurrent_requests_share_one_batch(worker):
+    worker.stats.last_batch_size = 8  # as under load: wait (up to max_wait) for all eight
+    worker.start()
+    results = submit_all(worker, 8, 0.25)
+    assert [size for _pcm, size in results] == [8] * 8
+    assert worker.stats.batches == 1 and worker.stats.generations == 8
+    assert [len(pcm) for pcm, _size in results] == [2 * 4000] * 8
+
+
+def test_a_batch_is_answered_pass_by_pass(worker, monkeypatch):
+    """2 s requests on CPU go through in cache-sized passes of 4 rows: each pass's requests are
+    handed back when that pass ends, not when the whole batch does."""
+    handed_back: list[int] = []
+    deliver = BatchWorker._deliver
+    monkeypatch.setattr(worker, "_deliver", lambda results: (handed_back.append(len(results)), deliver(results)))
+    worker.stats.last_batch_size = 8
+    worker.start()
+    results = submit_all(worker, 8, 2.0)
+    assert [size for _pcm, size in results] == [8] * 8
+    assert handed_back == [4, 4]
+
+
+def test_collect_stops_waiting_once_the_last_batch_is_back(worker):
+    loop = asyncio.new_event_loop()
+
+    def enqueue(count: int) -> None:
+        for i in range(count):
+            worker.queue.put(GenerationJob("tone", 160, i, loop, loop.create_future()))
+
+    try:
+        enqueue(1)  # idle service, lone request: no wait at all
+        started = time.perf_counter()
+        assert len(worker._collect()) == 1
+        assert time.perf_counter() - started < 0.1
+
+        worker.stats.last_batch_size = 3  # the last batch's three clients are back: go
+        enqueue(3)
+        started = time.perf_counter()
+        assert len(worker._collect()) == 3
+        assert time.perf_counter() - started < 0.1
+
+        worker.stats.last_batch_size = 5  # two are missing: wait for them, up to max_wait
+        enqueue(3)
+        started = time.perf_counter()
+        assert len(worker._collect()) == 3
+        assert time.perf_counter() - started >= 0.29
+    finally:
+        loop.close()
+
+
+def test_generate_yields_every_request_once_in_passes(model):
+    lengths = [32000, 8000, 32000, 16000, 32000, 4000, 32000, 24000, 32000]
+    prompts = [PROMPTS[i % 4] for i in range(len(lengths))]
+    groups = list(model.generate(prompts, lengths, list(range(len(lengths)))))
+    assert len(groups) > 1
+    indices = sorted(i for group, _pcm in groups for i in group)
+    assert indices == list(range(len(lengths)))
+    for group, pcm in groups:
+        assert [len(p) for p in pcm] == [2 * lengths[i] for i in group]
+    # Same audio as the unsplit batch: a request's audio does not depend on its pass.
+    params = torch.tensor([parse_prompt(p).as_row() for p in prompts])
+    whole = FugattoSynth()(params, torch.tensor(lengths), torch.arange(len(lengths)))
+    pcm16 = (whole.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
+    by_request = generate_all(model, prompts, lengths, list(range(len(lengths))))
+    for i, n in enumerate(lengths):
+        assert by_request[i] == pcm16[i, :n].tobytes()
+
+
+def test_scripted_model_is_bit_identical_to_eager(model):
+    lengths = torch.tensor([32000, 12000, 32000, 32000, 20000, 32000])
+    params = torch.tensor([parse_prompt(PROMPTS[i % 4] + " with vibrato").as_row() for i in range(6)])
+    seeds = torch.arange(6) * 7919
+    with torch.inference_mode(), torch.jit.optimized_execution(False):
+        scripted = model.module(params, lengths, seeds)
+    assert torch.equal(scripted, FugattoSynth()(params, lengths, seeds))
+
+
+def test_overlap_save_filter_is_a_direct_convolution():
+    synth = FugattoSynth()
+    rng = np.random.default_rng(3)
+    signals = rng.standard_normal((2, 10_000)).astype(np.float32)
+    kernels = rng.standard_normal((2, 1025)).astype(np.float32) / 32
+    out = synth._filtered(torch.from_numpy(signals), torch.from_numpy(kernels)).numpy()
+    for row in range(2):
+        direct = np.convolve(signals[row].astype(np.float64), kernels[row].astype(np.float64))[:10_000]
+        np.testing.assert_allclose(out[row], direct, atol=2e-4)
