@@ -69,11 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     # OpenMP threads otherwise busy-wait ~200 ms after each parallel region, stealing the CPU the
     # event loop needs; must be set before torch is imported (the model loader imports it).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    # The batch worker releases the GIL for each model call and tensor conversion and must win it
-    # back after each; with the default 5 ms switch interval a busy event loop makes each of those
-    # waits up to 5 ms. 0.5 ms keeps both threads moving. (An eager model, which releases the GIL
-    # in every one of its ops, suffers this hundreds of times per pass: see models.py.)
-    sys.setswitchinterval(float(os.environ.get("FUGATTO_SWITCH_INTERVAL_S", "0.0005")))
+    # The batch worker releases the GIL for each model pass and must win it back after each;
+    # with the default 5 ms switch interval a busy event loop makes each of those waits up to
+    # 5 ms. At 0.1 ms the batch worker keeps its core busy: 2-core box, 32 clients, 2 s audio,
+    # 679-725 req/s batched against 522-531 at 0.5 ms (bench/results/service.md). (An eager
+    # model, which releases the GIL in every one of its ops, suffers this hundreds of times per
+    # pass: see models.py.)
+    sys.setswitchinterval(float(os.environ.get("FUGATTO_SWITCH_INTERVAL_S", "0.0001")))
     args = parse_args(argv)
     try:
         settings = build_settings(args)
