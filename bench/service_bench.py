@@ -19,6 +19,7 @@ import gc
 import http.client
 import http.server
 import json
+import multiprocessing
 import os
 import socket
 import statistics
@@ -463,11 +464,16 @@ def _scrape_times(port: int, count: int, pause: float = 0.0) -> list[float]:
 
 
 def _scrape_under_load(args: argparse.Namespace, log_dir: Path) -> dict[str, float]:
-    """Scrape the running service (its real registry, its GC) every 20 ms while 32 clients load it."""
+    """Scrape the running service (its real registry, its GC) every 20 ms while 32 clients load it.
+
+    The clients run in their own process: in a thread of this one they would hold its GIL and
+    delay the scraper's reads, which would then measure the load generator, not the service.
+    """
     svc = Service(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, metrics=True, tracing=False,
                   device=args.device, otlp_port=None, log_dir=log_dir)
     try:
-        loader = threading.Thread(target=load, args=(svc.port, 32, 20, args.audio_seconds), daemon=True)
+        loader = multiprocessing.get_context("spawn").Process(target=load, args=(svc.port, 32, 20, args.audio_seconds),
+                                                              daemon=True)
         loader.start()
         time.sleep(2)
         times = _scrape_times(svc.metrics_port, 600, pause=0.02)
