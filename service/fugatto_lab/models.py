@@ -102,7 +102,7 @@ class BuiltinSynthModel:
         self.name = MODEL_NAME
         self.sample_rate = SAMPLE_RATE
         self.device = device
-        # Scripted, because eager torch takes the GIL back after each of the ~750 small ops of a
+        # Scripted, because eager torch takes the GIL back after each of the hundreds of small ops of a
         # pass: with the event loop (or the span exporter) busy in Python, each of those waits
         # for a GIL hand-off and a 16 ms pass took 330 ms. A scripted pass runs in C++ without
         # the GIL and gives bit-identical audio (bench/results/service.md).
