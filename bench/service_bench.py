@@ -189,13 +189,16 @@ HEADER = ("| config | clients | req/s | p50 ms | p95 ms | requests | errors |\n"
 def scenario_throughput(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
     print(f"\n### Throughput ({args.audio_seconds} s of audio per request, {args.seconds} s per point)\n")
     print(HEADER)
+    configs = {f"batching max_batch={args.max_batch}": args.max_batch, "no batching max_batch=1": 1}
+    # Both servers are up for the whole run (an idle one costs nothing); only one is loaded at a time.
+    services = {name: Service(max_batch=max_batch, max_wait_ms=args.max_wait_ms, metrics=True, tracing=False,
+                              device=args.device, otlp_port=None, log_dir=log_dir)
+                for name, max_batch in configs.items()}
     out: dict[str, dict[int, float]] = {}
     splits: dict[str, tuple[float, float]] = {}
-    configs = ((f"batching max_batch={args.max_batch}", args.max_batch), ("no batching max_batch=1", 1))
-    for name, max_batch in configs:
-        svc = Service(max_batch=max_batch, max_wait_ms=args.max_wait_ms, metrics=True, tracing=False,
-                      device=args.device, otlp_port=None, log_dir=log_dir)
-        try:
+    rounds: dict[str, list[float]] = {name: [] for name in services}
+    try:
+        for name, svc in services.items():
             for clients in (1, 8, 32):
                 cpu_before = svc.thread_cpu()
                 r = load(svc.port, clients, args.seconds, args.audio_seconds)
@@ -204,20 +207,30 @@ def scenario_throughput(args: argparse.Namespace, log_dir: Path) -> dict[str, ob
                 print(row(name, r), flush=True)
             # The last point is 32 clients; its warm-up second is included in the CPU, so the
             # split is a ratio, not an exact cost.
-            main, other = (after - before for before, after in zip(cpu_before, cpu_after, strict=True))
-            splits[name] = (main, other)
+            splits[name] = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
             if args.show_gpu:
                 gpu = [line for line in svc.metrics_text().splitlines() if line.startswith("fugatto_gpu_")]
                 print("\nGPU gauges after the run:\n" + ("\n".join(gpu) or "(none: NVML unavailable)"))
-        finally:
+        # The speedup from one pair of points swings by a third on a shared machine: measure it
+        # again in alternating rounds (the order flips every round) and take the median.
+        names = list(services)
+        for round_no in range(args.rounds):
+            for name in names if round_no % 2 == 0 else names[::-1]:
+                rounds[name].append(load(services[name].port, 32, args.seconds, args.audio_seconds).throughput)
+    finally:
+        for svc in services.values():
             svc.stop()
-    names = list(out)
-    speedup = out[names[0]][32] / out[names[1]][32]
-    print(f"\nbatching speedup at 32 clients: {speedup:.2f}x")
+    batched, unbatched = (rounds[name] for name in names)
+    ratios = [b / u for b, u in zip(batched, unbatched, strict=True)]
+    speedup = statistics.median(ratios)
     for name, (main, other) in splits.items():
-        print(f"server CPU at 32 clients, {name}: event loop {main:.2f} s, batch worker and other threads "
-              f"{other:.2f} s (of {args.seconds + 1:.0f} s)")
-    return {"throughput": out, "speedup_32": speedup}
+        print(f"\nserver CPU at 32 clients, {name}: event loop {main:.2f} s, batch worker and other threads "
+              f"{other:.2f} s (of {args.seconds + 1:.0f} s)", end="")
+    print(f"\n\n32 clients, {args.rounds} alternating rounds: batched {', '.join(f'{x:.1f}' for x in batched)} req/s; "
+          f"max_batch=1 {', '.join(f'{x:.1f}' for x in unbatched)} req/s; speedup per round "
+          f"{', '.join(f'{x:.2f}' for x in ratios)}")
+    print(f"batching speedup at 32 clients: {speedup:.2f}x (median of {args.rounds} rounds)")
+    return {"throughput": out, "rounds_32": rounds, "speedup_32": speedup}
 
 
 def scenario_overhead(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:

@@ -11,7 +11,7 @@ text-to-audio service answers every valid prompt.
 from __future__ import annotations
 
 import re
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 _HZ = re.compile(r"(\d+(?:\.\d+)?)\s*(k?hz)\b")
 _BPM = re.compile(r"(\d+(?:\.\d+)?)\s*bpm\b")
@@ -69,7 +69,9 @@ class SynthParams:
     gain: float = 0.7
 
     def as_row(self) -> tuple[float, ...]:
-        return tuple(float(v) for v in astuple(self))
+        # Not dataclasses.astuple: it deep-copies field by field, ~10x slower, on the batch
+        # worker's path for every request.
+        return tuple(float(getattr(self, name)) for name in PARAM_NAMES)
 
 
 PARAM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(SynthParams))
