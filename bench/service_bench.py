@@ -34,6 +34,9 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "service"))
+from fugatto_lab.config import DEFAULT_TRACE_SAMPLE_RATIO  # noqa: E402 (the checkout's service, installed or not)
+
 PROMPTS = ["a calm 440 Hz sine tone", "rain on a tin roof", "fast drum loop at 140 bpm", "low cello drone"]
 
 
@@ -316,7 +319,6 @@ def scenario_cost(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
     blocks; the median CPU time per request of each is compared with the server's CPU per
     request under 32-client HTTP load, which is what throughput is made of.
     """
-    sys.path.insert(0, str(ROOT / "service"))
     from contextlib import nullcontext
 
     from fugatto_lab.batching import BatchWorker, GenerationJob
@@ -425,7 +427,6 @@ def scenario_cost(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
 
 def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
     """Scrape latency over HTTP with every label combination the service can emit populated."""
-    sys.path.insert(0, str(ROOT / "service"))
     from fugatto_lab.metrics import KNOWN_METHODS, ServiceMetrics, start_metrics_server
 
     metrics = ServiceMetrics()
@@ -529,7 +530,9 @@ def main() -> int:
     p.add_argument("--max-wait-ms", type=float, default=10.0)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--trace-ratio", type=float, default=1.0, help="OTEL_TRACES_SAMPLER_ARG for the overhead run")
+    p.add_argument("--trace-ratio", type=float, default=DEFAULT_TRACE_SAMPLE_RATIO,
+                   help="OTEL_TRACES_SAMPLER_ARG for the overhead run (default: the service's own default; "
+                        "1.0 traces every request)")
     p.add_argument("--scrapes", type=int, default=1000)
     p.add_argument("--rss-requests", type=int, default=5000)
     p.add_argument("--show-gpu", action="store_true", help="print the GPU gauges from /metrics")

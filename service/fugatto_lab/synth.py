@@ -368,11 +368,7 @@ class FugattoSynth(nn.Module):
                 u = self.uniform_table.index_select(0, where[drop_rows].reshape(-1)).view(drop_rows.shape[0], -1)
                 rate = self._p(d, "drop_rate_hz") / self.sample_rate
                 drops = (u < rate) * (0.3 + 0.7 * u / rate.clamp_min(1e-12))
-                # Padded to the band-pass length: both convolutions then use one FFT size.
-                kernels = nn.functional.pad(
-                    self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s")),
-                    (0, self.noise_taps - self.drop_taps),
-                )
+                kernels = self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s"))
                 voice = voice.index_add(0, drop_rows, self._p(d, "drop_amp") * self._filtered(drops, kernels))
             if bool(noisy[:, 2].any()):
                 voice = voice + self._p(sub, "drum_amp") * self._drums(sub, noise, idx)
