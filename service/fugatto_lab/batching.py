@@ -217,9 +217,9 @@ class BatchWorker:
         if forced:
             stats.failures += len(forced)
             self._finish(model, [(j, GenerationError("injected generation failure (fault drill)")) for j in forced], 0.0)
-        answered = [False] * len(jobs)
         if not jobs:
             return
+        answered = [False] * len(jobs)
         try:
             pcm_groups = model.generate([j.prompt for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs])
             # Each pass of the batch is answered as soon as it is done: those clients can send

@@ -59,7 +59,7 @@ CONTRACT: tuple[MetricSpec, ...] = (
     MetricSpec(
         "fugatto_audio_generation_seconds",
         "histogram",
-        "Model time spent on the batch that produced each generation, in seconds",
+        "Model time from the start of its batch until each generation was ready, in seconds",
         ("model",),
         (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
     ),
