@@ -4,7 +4,9 @@ Why a synthesizer: no pretrained weights can be downloaded where this service is
 monitoring example needs a workload that does real tensor work whose cost grows with batch
 size and audio length, and whose output can be checked (a "440 Hz tone" has its spectral
 peak at 440 Hz). Every voice is computed for the whole batch at once as [batch, samples]
-tensors, so one forward pass serves many requests and batching pays on CPU as on GPU.
+tensors, so one forward pass serves many requests. Batching pays most on a GPU, where a pass
+is bound by kernel launches; on a CPU it amortizes the per-pass part, while the per-sample work
+(kept small: see the control-rate notes below) stays.
 
 Voices, all mixed per request according to :class:`~fugatto_lab.prompts.SynthParams`:
 
