@@ -50,8 +50,8 @@ def test_concurrent_requests_share_one_batch(worker):
 
 
 def test_a_batch_is_answered_pass_by_pass(worker, monkeypatch):
-    """2 s requests on CPU go through in cache-sized passes of 4 rows: each pass's requests are
-    handed back when that pass ends, not when the whole batch does."""
+    """2 s requests on CPU go through in cache-sized passes (4 rows each): each pass's requests
+    are handed back when that pass ends, not when the whole batch does."""
     handed_back: list[int] = []
     deliver = BatchWorker._deliver
     monkeypatch.setattr(worker, "_deliver", lambda results: (handed_back.append(len(results)), deliver(results)))
@@ -59,7 +59,9 @@ def test_a_batch_is_answered_pass_by_pass(worker, monkeypatch):
     worker.start()
     results = submit_all(worker, 8, 2.0)
     assert [size for _pcm, size in results] == [8] * 8
-    assert handed_back == [4, 4]
+    rows_per_pass = FugattoSynth().cpu_pass_elements // (2 * SAMPLE_RATE)
+    assert rows_per_pass < 8, "2 s requests must need more than one pass for this test"
+    assert handed_back == [rows_per_pass] * (8 // rows_per_pass) + ([8 % rows_per_pass] if 8 % rows_per_pass else [])
 
 
 def test_collect_stops_waiting_once_the_last_batch_is_back(worker):
