@@ -1,7 +1,7 @@
 """Benchmarks of the Fugatto Audio Lab service (not tests: run by hand, record in bench/results/service.md).
 
     .venv/bin/python bench/service_bench.py                 # everything (~5 min on 2 cores)
-    .venv/bin/python bench/service_bench.py throughput      # one scenario: throughput|overhead|scrape|rss
+    .venv/bin/python bench/service_bench.py throughput      # one scenario: throughput|overhead|cost|scrape|rss
     .venv/bin/python bench/service_bench.py --device cuda   # on a GPU machine (see bench/gpu_bench.sh)
 
 The service runs as a real subprocess (``python -m fugatto_lab.server``) on free ports; the load

@@ -178,11 +178,11 @@ class ServiceMetrics:
         # The labelled children are cached: ``labels()`` validates, converts and locks on every
         # call, and on a GPU-bound service (a ~0.6 ms request of Python) that showed as ~5% of
         # throughput. The key space is bounded: methods are normalised, endpoints are templates.
+        method = normalize_method(method)  # before the cache lookup: a raw method would grow the cache
         key = (method, endpoint, status)
         children = self._request_children.get(key)
         if children is None:
-            name = normalize_method(method)
-            children = self.requests.labels(name, endpoint, str(status)), self.request_duration.labels(name, endpoint)
+            children = self.requests.labels(method, endpoint, str(status)), self.request_duration.labels(method, endpoint)
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)

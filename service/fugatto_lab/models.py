@@ -120,17 +120,24 @@ class BuiltinSynthModel:
         params = torch.tensor([parse_prompt(p).as_row() for p in prompts], dtype=torch.float32, device=self.device)
         lengths_t = torch.tensor(lengths, device=self.device)
         seeds_t = torch.tensor(seeds, dtype=torch.int64, device=self.device)
-        # Without graph optimization: the optimizing executor specializes (and on CUDA compiles
-        # fused kernels) per input shape, and every batch has a new shape; the compile spikes
-        # cost more than fusion saves (H100: 1291 vs 1808 req/s). Interpreted, the pass still
-        # runs without the GIL. The flag is process-wide, but only the batch worker runs models.
-        with torch.inference_mode(), torch.jit.optimized_execution(False):
-            groups = self.module.plan(params, lengths_t)
-        for rows in groups:
-            with torch.inference_mode(), torch.jit.optimized_execution(False):
-                pcm = self.module.pcm16(params, lengths_t, seeds_t, rows).cpu().numpy()
+        for rows in self._scripted(self.module.plan, params, lengths_t):
+            pcm = self._scripted(self.module.pcm16, params, lengths_t, seeds_t, rows).cpu().numpy()
             indices = rows.tolist()
             yield indices, [pcm[i, : lengths[r]].tobytes() for i, r in enumerate(indices)]
+
+    @staticmethod
+    def _scripted(method: Any, *args: Any) -> Any:
+        """Call a scripted method the way the service runs the model.
+
+        Without graph optimization: the optimizing executor specializes (and on CUDA compiles
+        fused kernels) per input shape, and every batch has a new shape; the compile spikes cost
+        more than fusion saves (H100: 1291 vs 1808 req/s). Interpreted, the pass still runs
+        without the GIL. The flag is process-wide, but only the batch worker runs models.
+        """
+        import torch
+
+        with torch.inference_mode(), torch.jit.optimized_execution(False):
+            return method(*args)
 
     def warm_up(self) -> None:
         """Run every voice once so the first request does not pay one-time initialisation."""

@@ -100,7 +100,7 @@ class FugattoSynth(nn.Module):
     """
 
     __constants__ = [
-        "num_params", "max_harmonics", "noise_taps", "drop_taps", "fft_block", "noise_mask", "wavetable_size",
+        "num_params", "max_harmonics", "drop_taps", "fft_block", "noise_mask", "wavetable_size",
         "drum_table_size", "control_samples",
     ]
 
@@ -111,7 +111,6 @@ class FugattoSynth(nn.Module):
         self.cpu_pass_elements = CPU_PASS_ELEMENTS
         self.num_params = NUM_PARAMS
         self.max_harmonics = MAX_HARMONICS
-        self.noise_taps = NOISE_TAPS
         self.drop_taps = DROP_TAPS
         self.fft_block = FFT_BLOCK
         self.noise_mask = (1 << NOISE_TABLE_BITS) - 1

@@ -224,3 +224,15 @@ def test_metrics_server_keeps_the_scrape_connection_alive():
         connection.close()
     finally:
         server.shutdown()
+
+
+def test_unusual_methods_share_one_cached_series():
+    """HTTP methods are client input: 200 invented ones are one "other" series, and the cache of
+    labelled children does not grow with them either."""
+    metrics = ServiceMetrics(NvmlReader())
+    for i in range(200):
+        metrics.observe_request(f"BREW{i}", "unmatched", 404, 0.001)
+    families = {f.name: f for f in text_string_to_metric_families(metrics.exposition().decode())}
+    methods = {s.labels["method"] for s in families["fugatto_requests"].samples if s.name == "fugatto_requests_total"}
+    assert methods == {"other"}
+    assert len(metrics._request_children) == 1
