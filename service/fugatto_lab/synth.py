@@ -18,8 +18,11 @@ Voices, all mixed per request according to :class:`~fugatto_lab.prompts.SynthPar
   each hit's waveform,
 * attack/release envelope, tremolo, peak normalisation.
 
-Slow controls (the oscillator's phase slope, vibrato, tremolo, swell) are computed every
-CONTROL_SAMPLES samples and interpolated; only what must be per-sample is.
+Slow controls (the oscillator's phase slope, vibrato, the tremolo and swell gain curves) are
+computed every CONTROL_SAMPLES samples and interpolated; only what must be per-sample is. The
+per-sample work is also what batching cannot amortise, so levels are folded into wavetables,
+drum levels and filter kernels, the envelope touches only its ramps, noise is copied out of
+its table in slices, temporaries are updated in place, and lookups use int32 indices.
 
 Randomness comes from a counter-based integer hash of (seed, sample index), not from a
 stateful generator: the output of a request depends only on its own prompt, seed and
@@ -91,6 +94,23 @@ def hash_uniform(seeds: torch.Tensor, index: torch.Tensor, stream: int) -> torch
     return x.to(torch.float32) * (1.0 / 4294967296.0)
 
 
+def _take(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``x[rows]`` for sorted, distinct row indices, without a copy when they are all the rows
+    (a pass usually holds one kind of sound); index_select otherwise (advanced indexing is
+    several times slower)."""
+    if rows.numel() == x.shape[0]:
+        return x
+    return x.index_select(0, rows)
+
+
+def _add_rows(out: torch.Tensor, rows: torch.Tensor, x: torch.Tensor) -> None:
+    """``out[rows] += x`` in place for sorted, distinct row indices."""
+    if rows.numel() == out.shape[0]:
+        out.add_(x)
+    else:
+        out.index_add_(0, rows, x)
+
+
 class FugattoSynth(nn.Module):
     """Batched synthesizer: ``forward(params[B,P], lengths[B], seeds[B]) -> audio[B, max(lengths)]``.
 
@@ -146,6 +166,8 @@ class FugattoSynth(nn.Module):
         table_index = torch.arange(1 << NOISE_TABLE_BITS, dtype=torch.int64)
         self.register_buffer("noise_table", hash_uniform(torch.tensor(0x5EED), table_index, 1) * 2 - 1, persistent=False)
         self.register_buffer("uniform_table", hash_uniform(torch.tensor(0xD0D0), table_index, 2), persistent=False)
+        # First differences of the white noise (a cheap high-pass, for the hi-hat): one lookup.
+        self.register_buffer("hiss_table", self.noise_table - torch.roll(self.noise_table, 1), persistent=False)
         # One cycle of each harmonic, [MAX_HARMONICS, WAVETABLE_SIZE]: a row's wavetable is its
         # partial amplitudes times this matrix.
         harmonic = torch.arange(1, MAX_HARMONICS + 1, dtype=torch.float64).unsqueeze(1)
@@ -172,17 +194,23 @@ class FugattoSynth(nn.Module):
         The cycle is the sum of the row's partials (a [harmonics, WAVETABLE_SIZE] matrix product,
         cheap), so the per-sample cost is a phase and an interpolated lookup whatever the number
         of harmonics - the classic wavetable trade of a little memory for a lot of arithmetic.
+        The row's level is folded into its table, and the lookup indexes all rows' tables as one
+        flat int32-indexed array: half the memory traffic of int64 ``gather`` indices.
         """
-        table = amps[:, :num_harmonics] @ self.harmonic_cycles[:num_harmonics]
-        table = torch.cat([table, table[:, :1]], dim=1)  # wrap-around point for interpolation
-        pos = self._phase(params, num_samples) * self.wavetable_size
-        left = pos.long()
+        size = self.wavetable_size
+        table = (amps[:, :num_harmonics] * self._p(params, "tone_amp")) @ self.harmonic_cycles[:num_harmonics]
+        rows = params.shape[0]
+        here = table.reshape(-1)
+        after = torch.roll(table, -1, dims=1).reshape(-1)  # the next point of each cycle, wrapping around
+        pos = self._phase(params, num_samples)
+        left = pos.int()
         frac = pos - left
-        left = left & (self.wavetable_size - 1)
-        return torch.lerp(torch.gather(table, 1, left), torch.gather(table, 1, left + 1), frac)
+        left.bitwise_and_(size - 1).add_((torch.arange(rows, device=params.device, dtype=torch.int32) * size).unsqueeze(1))
+        flat = left.reshape(-1)
+        return torch.lerp(here.index_select(0, flat).view(rows, -1), after.index_select(0, flat).view(rows, -1), frac)
 
     def _phase(self, params: torch.Tensor, num_samples: int) -> torch.Tensor:
-        """[R, num_samples] oscillator phase in cycles (only its fractional part matters).
+        """[R, num_samples] oscillator phase in wavetable points (modulo the table size).
 
         Worked out in float64 at control points CONTROL_SAMPLES apart - f0 * t plus the integral
         of the vibrato's deviation - and linear in between: the f0 part is exactly linear, and the
@@ -197,21 +225,45 @@ class FugattoSynth(nn.Module):
         depth = self._p(params, "vibrato_depth").double()
         rate = self._p(params, "vibrato_rate_hz").double().clamp_min(1e-3)
         cycles = f0 * t + f0 * depth * (1 - torch.cos(2 * math.pi * rate * t)) / (2 * math.pi * rate)
-        start = torch.remainder(cycles[:, :blocks], 1.0).float().unsqueeze(2)
-        slope = ((cycles[:, 1:] - cycles[:, :blocks]) / c).float().unsqueeze(2)
+        size = float(self.wavetable_size)
+        start = (torch.remainder(cycles[:, :blocks], 1.0) * size).float().unsqueeze(2)
+        slope = ((cycles[:, 1:] - cycles[:, :blocks]) * (size / c)).float().unsqueeze(2)
         within = torch.arange(c, device=params.device, dtype=torch.float32)
         return torch.addcmul(start, slope, within).reshape(params.shape[0], blocks * c)[:, :num_samples]
 
-    def _lfo(self, rate: torch.Tensor, num_samples: int) -> torch.Tensor:
-        """cos(2 pi rate t) for [R, 1] rates: computed at control points and interpolated linearly
-        (sub-20 Hz modulators: the error is below 1e-3 of the depth; a per-sample cosine costs
-        ~10 times a multiply)."""
+    def _modulation(self, rate: torch.Tensor, depth: torch.Tensor, sign: float, num_samples: int) -> torch.Tensor:
+        """The gain curve 1 - depth * (0.5 + sign * 0.5 * cos(2 pi rate t)) of a slow LFO, [R, N].
+
+        Worked out at control points and interpolated linearly: for sub-20 Hz modulators the
+        error is below 1e-3 of the depth, and the whole curve (not just the cosine) is affine in
+        the interpolated points, so a per-sample cosine and four per-sample ops become one
+        interpolation.
+        """
         c = self.control_samples
         blocks = (num_samples + c - 2) // c + 1  # control points covering samples 0..num_samples-1
         t = torch.arange(blocks, device=rate.device, dtype=torch.float32) * (c / self.sample_rate)
-        points = torch.cos(2 * math.pi * rate * t).unsqueeze(1)
+        points = (1 - depth * (0.5 + sign * 0.5 * torch.cos(2 * math.pi * rate * t))).unsqueeze(1)
         size = (blocks - 1) * c + 1
         return nn.functional.interpolate(points, size=size, mode="linear", align_corners=True)[:, 0, :num_samples]
+
+    def _envelope(self, audio: torch.Tensor, params: torch.Tensor, lengths: torch.Tensor) -> None:
+        """Applies the attack and release ramps in place, and silences each row after its length
+        (``lengths`` is [R, 1]).
+
+        The envelope is 1 between the ramps, so only the first max(attack) and the last
+        max(release) samples (counted from the shortest row's end) are touched.
+        """
+        num_samples = audio.shape[1]
+        attack = self._p(params, "attack_s").clamp_min(1e-4)
+        head = min(num_samples, int(torch.ceil(attack.max() * self.sample_rate)) + 1)
+        if head > 0:
+            t = torch.arange(head, device=audio.device, dtype=torch.float32) / self.sample_rate
+            audio[:, :head] *= torch.clamp(t / attack, max=1.0)
+        release = self._p(params, "release_s").clamp_min(1e-4)
+        duration = lengths.float() / self.sample_rate
+        tail = max(0, min(num_samples, int(torch.floor((duration - release).min() * self.sample_rate)) - 1))
+        t = torch.arange(tail, num_samples, device=audio.device, dtype=torch.float32) / self.sample_rate
+        audio[:, tail:] *= torch.clamp((duration - t) / release, 0.0, 1.0)
 
     def _fir_bandpass(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
         """Windowed-sinc band-pass kernels [B, NOISE_TAPS] for cutoffs in Hz."""
@@ -243,34 +295,61 @@ class FugattoSynth(nn.Module):
         valid = torch.fft.irfft(spec, n=self.fft_block)[:, :, history:]  # the wrapped-around head is dropped
         return valid.reshape(rows, frames * hop)[:, :n]
 
-    def _drums(self, params: torch.Tensor, noise: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """The 16-step drum machine.
+    def _drums(self, params: torch.Tensor, noise: torch.Tensor, hiss: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """The 16-step drum machine, levels included (``drum_amp`` times each voice's level).
 
         A hit's sound depends only on the time since the hit, so each voice reads precomputed
         waveforms (``drum_tables``) at tau = sample index - start of the voice's latest hit. The
         hit starts are worked out per sixteenth-note step (a few dozen per request), which leaves
-        one gather and one table read per voice and sample.
+        one int32 lookup of the start and one table read per voice and sample. The hi-hat's
+        high-passed noise is read from a table of the noise's first differences.
         """
+        rows = params.shape[0]
         step_samples = self.sample_rate * 60.0 / self._p(params, "bpm") / 4.0  # [R, 1]
         num_steps = int(torch.ceil(idx.shape[1] / step_samples.min())) + 1
         steps = torch.arange(num_steps, device=params.device, dtype=torch.float32)
-        step_of_sample = torch.floor(idx.float() / step_samples).long()  # [R, N]
-        kick = self._table(0, self._since_hit(0, steps, step_samples, step_of_sample, idx))
+        # Each row's steps, numbered across the rows so one flat lookup serves the whole pass.
+        first_step = (torch.arange(rows, device=params.device, dtype=torch.int32) * num_steps).unsqueeze(1)
+        step_of_sample = torch.floor(idx / step_samples).int().add_(first_step).reshape(-1)  # [R * N]
+        level = self._p(params, "drum_amp")
+        out = self._table(0, self._since_hit(0, steps, step_samples, step_of_sample, idx)).mul_(level * self._p(params, "kick"))
         snare_tau = self._since_hit(1, steps, step_samples, step_of_sample, idx)
-        snare = noise * self._table(1, snare_tau) + self._table(2, snare_tau)
-        hiss = noise - torch.roll(noise, 1, dims=1)  # first difference: a cheap high-pass
-        hat = hiss * self._table(3, self._since_hit(2, steps, step_samples, step_of_sample, idx))
-        return self._p(params, "kick") * kick + self._p(params, "snare") * snare + self._p(params, "hat") * hat
+        snare = self._table(1, snare_tau).mul_(noise).add_(self._table(2, snare_tau))
+        out.addcmul_(snare, level * self._p(params, "snare"))
+        hat = self._table(3, self._since_hit(2, steps, step_samples, step_of_sample, idx)).mul_(hiss)
+        return out.addcmul_(hat, level * self._p(params, "hat"))
 
     def _since_hit(
         self, voice: int, steps: torch.Tensor, step_samples: torch.Tensor, step_of_sample: torch.Tensor, idx: torch.Tensor
     ) -> torch.Tensor:
-        """Samples since the voice's latest hit, for every sample; the silent table entry before
-        the pattern's first hit."""
+        """[R, N] samples since the voice's latest hit, for every sample; the silent table entry
+        before the pattern's first hit."""
         hit_step = steps - self.since_hit[voice][torch.remainder(steps, 16).long()]  # [S]
-        start = torch.round(hit_step * step_samples).long()  # [R, S], in samples
+        start = torch.round(hit_step * step_samples).int()  # [R, S], in samples
         start = torch.where(hit_step >= 0, start, -self.drum_table_size)
-        return (idx - torch.gather(start, 1, step_of_sample)).clamp_(max=self.drum_table_size - 1)
+        latest = start.reshape(-1).index_select(0, step_of_sample).view(step_samples.shape[0], -1)
+        return torch.sub(idx, latest).clamp_(max=self.drum_table_size - 1)
+
+    def _read(self, table: torch.Tensor, offsets: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """[len(offsets), num_samples]: row r is table[(offsets[r] + i) mod 2^NOISE_TABLE_BITS].
+
+        A noise stream is a contiguous run of its table (wrapping around at most once for any
+        request the service accepts), so it is copied out in slices: a memory copy, where an
+        index lookup per sample costs several times more.
+        """
+        period = self.noise_mask + 1
+        starts: list[int] = offsets.tolist()
+        rows: list[torch.Tensor] = []
+        for start in starts:
+            pieces: list[torch.Tensor] = []
+            left = num_samples
+            while left > 0:
+                take = min(left, period - start)
+                pieces.append(table.narrow(0, start, take))
+                left -= take
+                start = 0
+            rows.append(pieces[0] if len(pieces) == 1 else torch.cat(pieces))
+        return torch.stack(rows)
 
     def _table(self, row: int, tau: torch.Tensor) -> torch.Tensor:
         return self.drum_tables[row].index_select(0, tau.reshape(-1)).view_as(tau)
@@ -318,15 +397,30 @@ class FugattoSynth(nn.Module):
         thread one GIL hand-off, not one per tensor op.
         """
         audio = self._forward(params[rows], lengths[rows], seeds[rows])
-        return (audio.clamp(-1.0, 1.0) * 32767.0).round().to(torch.int16)
+        # In place (no temporaries); the same numbers as clamping to [-1, 1] before scaling.
+        return audio.mul_(32767.0).round_().clamp_(-32767.0, 32767.0).to(torch.int16)
 
     def _forward(
         self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor, num_samples: Optional[int] = None  # noqa: UP045 (TorchScript)
     ) -> torch.Tensor:
+        """Peak-normalised audio [R, N] of rows that share a pass."""
+        audio = self._mix(params, lengths, seeds, num_samples)
+        return audio.mul_(self._gain(params, audio))
+
+    def _gain(self, params: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """[R, 1] factor that brings each row's peak to its ``gain`` (one read of the audio)."""
+        # Two reductions, not torch.aminmax: its row-wise kernel is ~10x slower on CPU.
+        peak = torch.maximum(audio.amax(dim=1, keepdim=True), -audio.amin(dim=1, keepdim=True))
+        return self._p(params, "gain") / peak.clamp_min(1e-6)
+
+    def _mix(
+        self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor, num_samples: Optional[int] = None  # noqa: UP045 (TorchScript)
+    ) -> torch.Tensor:
+        """The enveloped mix of every voice, before peak normalisation (see the module notes on
+        keeping per-sample work small)."""
         device = params.device
         num_samples = int(lengths.max()) if num_samples is None else num_samples
-        idx = torch.arange(num_samples, device=device, dtype=torch.int64).unsqueeze(0)
-        t = idx.float() / self.sample_rate
+        idx = torch.arange(num_samples, device=device, dtype=torch.int32).unsqueeze(0)
         seeds = seeds.to(device=device, dtype=torch.int64).unsqueeze(1)
         lengths = lengths.to(device).unsqueeze(1)
         mix = torch.zeros((params.shape[0], num_samples), device=device)
@@ -338,9 +432,7 @@ class FugattoSynth(nn.Module):
         if rows.numel() > 0:
             sub_amps = amps[rows]
             num_harmonics = int((sub_amps.abs() > 0).any(dim=0).nonzero().max()) + 1
-            sub = params[rows]
-            tone = self._p(sub, "tone_amp") * self._tone(sub, sub_amps, num_samples, num_harmonics)
-            mix = mix.index_add(0, rows, tone)
+            _add_rows(mix, rows, self._tone(params[rows], sub_amps, num_samples, num_harmonics))
 
         noisy = torch.stack([params[:, self.param_index[n]] for n in ["noise_amp", "drop_amp", "drum_amp"]], dim=1) > 0
         rows = noisy.any(dim=1).nonzero().squeeze(1)
@@ -348,40 +440,35 @@ class FugattoSynth(nn.Module):
             sub = params[rows]
             sub_seeds = seeds[rows]
             mask = self.noise_mask
-            offsets = (hash_uniform(sub_seeds, torch.zeros_like(sub_seeds), 7) * mask).long()
-            where = (offsets + idx) & mask
-            noise = self.noise_table.index_select(0, where.reshape(-1)).view_as(where)
-            voice = torch.zeros_like(noise)
+            offsets = (hash_uniform(sub_seeds, torch.zeros_like(sub_seeds), 7) * mask).long().view(-1)
+            noise = self._read(self.noise_table, offsets, num_samples)
             # The band-pass and the drops each cost an FFT convolution per row: only the rows
             # that use them pay it (a drum loop needs the white noise, not its filtered bands).
+            # Their levels are folded into the kernels (convolution is linear).
             band_rows = (self._p(sub, "noise_amp") > 0).squeeze(1).nonzero().squeeze(1)
             if band_rows.numel() > 0:
                 b = sub[band_rows]
                 kernels = self._fir_bandpass(self._p(b, "noise_low_hz"), self._p(b, "noise_high_hz"))
-                band = self._p(b, "noise_amp") * 4.0 * self._filtered(noise[band_rows], kernels)
+                band = self._filtered(_take(noise, band_rows), kernels * (self._p(b, "noise_amp") * 4.0))
                 if bool((self._p(b, "swell_depth") > 0).any()):  # slow LFO: skipped when no row uses it
-                    swell = 0.5 + 0.5 * self._lfo(self._p(b, "swell_rate_hz"), num_samples)
-                    band = band * (1 - self._p(b, "swell_depth") * swell)
-                voice = voice.index_add(0, band_rows, band)
+                    band *= self._modulation(self._p(b, "swell_rate_hz"), self._p(b, "swell_depth"), 1.0, num_samples)
+                _add_rows(mix, rows[band_rows], band)
             drop_rows = (self._p(sub, "drop_amp") > 0).squeeze(1).nonzero().squeeze(1)
             if drop_rows.numel() > 0:
                 d = sub[drop_rows]
-                u = self.uniform_table.index_select(0, where[drop_rows].reshape(-1)).view(drop_rows.shape[0], -1)
+                u = self._read(self.uniform_table, _take(offsets, drop_rows), num_samples)
                 rate = self._p(d, "drop_rate_hz") / self.sample_rate
-                drops = (u < rate) * (0.3 + 0.7 * u / rate.clamp_min(1e-12))
-                kernels = self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s"))
-                voice = voice.index_add(0, drop_rows, self._p(d, "drop_amp") * self._filtered(drops, kernels))
-            if bool(noisy[:, 2].any()):
-                voice = voice + self._p(sub, "drum_amp") * self._drums(sub, noise, idx)
-            mix = mix.index_add(0, rows, voice)
+                # A drop where u < rate, its strength spread over 0.3..1 by where u fell.
+                drops = torch.where(u < rate, torch.addcmul(torch.full_like(rate, 0.3), u, 0.7 / rate.clamp_min(1e-12)), 0.0)
+                kernels = self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s")) * self._p(d, "drop_amp")
+                _add_rows(mix, rows[drop_rows], self._filtered(drops, kernels))
+            drum_rows = noisy[rows, 2].nonzero().squeeze(1)
+            if drum_rows.numel() > 0:
+                hiss = self._read(self.hiss_table, _take(offsets, drum_rows), num_samples)
+                drums = self._drums(sub[drum_rows], _take(noise, drum_rows), hiss, idx)
+                _add_rows(mix, rows[drum_rows], drums)
 
-        duration = lengths.float() / self.sample_rate
-        env = torch.clamp(t / self._p(params, "attack_s").clamp_min(1e-4), max=1.0) * torch.clamp(
-            (duration - t) / self._p(params, "release_s").clamp_min(1e-4), 0.0, 1.0
-        )
         if bool((self._p(params, "tremolo_depth") > 0).any()):
-            tremolo = 0.5 - 0.5 * self._lfo(self._p(params, "tremolo_rate_hz"), num_samples)
-            env = env * (1 - self._p(params, "tremolo_depth") * tremolo)
-        audio = mix * env  # env is 0 from each row's own length on: its padding stays silent
-        peak = audio.abs().amax(dim=1, keepdim=True).clamp_min(1e-6)
-        return audio * (self._p(params, "gain") / peak)
+            mix *= self._modulation(self._p(params, "tremolo_rate_hz"), self._p(params, "tremolo_depth"), -1.0, num_samples)
+        self._envelope(mix, params, lengths)  # also silences each row's padding
+        return mix

@@ -96,3 +96,32 @@ def test_oscillator_phase_stays_exact_over_30_seconds():
     reference = np.sin(2 * np.pi * 7000.0 * np.arange(n)[window] / SAMPLE_RATE)
     got = audio[window] / np.abs(audio[window]).max()
     assert np.abs(got - reference).max() < 2e-3
+
+
+def test_envelope_touches_only_its_ramps_and_equals_the_closed_form():
+    """The envelope is applied only over the ramps; it must still equal the whole-signal
+    formula min(t/attack, 1) * clip((duration - t)/release, 0, 1), padding included."""
+    synth = FugattoSynth()
+    rows = [parse_prompt(p).as_row() for p in ("a pad", "a bell", "fast drum loop", "low cello drone")]
+    params = torch.tensor(rows)
+    lengths = torch.tensor([16000, 9000, 3000, 16000])
+    audio = torch.ones(4, 16000)
+    synth._envelope(audio, params, lengths.unsqueeze(1))
+    t = np.arange(16000) / SAMPLE_RATE
+    for r in range(4):
+        p = parse_prompt(("a pad", "a bell", "fast drum loop", "low cello drone")[r])
+        attack, release = max(p.attack_s, 1e-4), max(p.release_s, 1e-4)
+        duration = lengths[r].item() / SAMPLE_RATE
+        expected = np.minimum(t / attack, 1.0) * np.clip((duration - t) / release, 0.0, 1.0)
+        np.testing.assert_allclose(audio[r].numpy(), expected, atol=1e-5)
+
+
+def test_noise_streams_are_read_across_the_table_end():
+    """Noise is copied out of its table in slices; a stream that runs past the end wraps to the
+    start exactly as a per-sample (offset + i) mod size lookup does."""
+    synth = FugattoSynth()
+    size = synth.noise_mask + 1
+    offsets = torch.tensor([size - 7, 0, 12345])
+    got = synth._read(synth.noise_table, offsets, 20)
+    expected = synth.noise_table[(offsets.unsqueeze(1) + torch.arange(20)) % size]
+    assert torch.equal(got, expected)
