@@ -50,3 +50,33 @@ def test_security_log_is_its_own_file(client, json_logs, tmp_path):
     security = [json.loads(x) for x in (tmp_path / "logs" / "security.log").read_text().splitlines()]
     assert [e["event"] for e in security] == ["invalid_input"]
     assert all(REQUIRED <= set(e) for e in security)
+
+
+def test_a_record_is_serialised_once_and_written_identically_everywhere(tmp_path, monkeypatch):
+    """stdout, the rotating file (and its rollover check) share one serialisation per record;
+    the cached line must not leak into the JSON as a field."""
+    import io
+    import logging
+
+    from fugatto_lab import logging_setup
+    from pythonjsonlogger.json import JsonFormatter
+
+    calls = []
+    original = JsonFormatter.format
+    monkeypatch.setattr(JsonFormatter, "format", lambda self, record: calls.append(record) or original(self, record))
+    stream = io.StringIO()
+    logging_setup.configure_logging("INFO", tmp_path, stream=stream)
+    try:
+        logging.getLogger("fugatto_lab.test").info("hello", extra={"answer": 42})
+        logging_setup.security_log().warning("rejected", extra={"event": "probe"})
+    finally:
+        logging_setup.remove_handlers()
+    assert len(calls) == 2  # two records, each serialised once (not 3 and 5 times)
+    printed = stream.getvalue().splitlines()
+    filed = (tmp_path / logging_setup.LOG_FILE).read_text().splitlines()
+    assert printed == filed and len(printed) == 2
+    security = (tmp_path / logging_setup.SECURITY_LOG_FILE).read_text().splitlines()
+    assert security == printed[1:]
+    for line in printed:
+        assert not any(key.startswith("_") for key in json.loads(line))
+    assert json.loads(printed[0])["answer"] == 42
