@@ -50,17 +50,17 @@ def test_concurrent_requests_share_one_batch(worker):
 
 
 def test_a_batch_is_answered_pass_by_pass(worker, monkeypatch):
-    """2 s requests on CPU go through in cache-sized passes (4 rows each): each pass's requests
+    """4 s requests on CPU go through in cache-sized passes (4 rows each): each pass's requests
     are handed back when that pass ends, not when the whole batch does."""
     handed_back: list[int] = []
     deliver = BatchWorker._deliver
     monkeypatch.setattr(worker, "_deliver", lambda results: (handed_back.append(len(results)), deliver(results)))
     worker.stats.last_batch_size = 8
     worker.start()
-    results = submit_all(worker, 8, 2.0)
+    results = submit_all(worker, 8, 4.0)
     assert [size for _pcm, size in results] == [8] * 8
-    rows_per_pass = FugattoSynth().cpu_pass_elements // (2 * SAMPLE_RATE)
-    assert rows_per_pass < 8, "2 s requests must need more than one pass for this test"
+    rows_per_pass = FugattoSynth().cpu_pass_elements // (4 * SAMPLE_RATE)
+    assert rows_per_pass < 8, "4 s requests must need more than one pass for this test"
     assert handed_back == [len(rows) for rows in torch.arange(8).split(rows_per_pass)]
 
 
