@@ -64,6 +64,7 @@ class BatchStats:
     generations: int = 0
     failures: int = 0
     last_batch_size: int = 0
+    last_pass_size: int = 0  # requests in the last batch's final pass
     last_batch_seconds: float = 0.0
     last_batch_at: float | None = None
 
@@ -170,7 +171,7 @@ class BatchWorker:
     def _collect(self) -> list[GenerationJob]:
         """The next batch: the first waiting job, everything already queued behind it, and then
         whoever joins within ``max_wait`` - but only while fewer jobs are in hand than rode in
-        the previous batch.
+        the previous batch (less its final pass, when it had several).
 
         Under steady load the clients of the last batch come straight back, so its size is the
         best guess of who is coming: waiting for them builds full batches, and waiting longer
@@ -185,6 +186,11 @@ class BatchWorker:
             return []
         batch = [first]
         expected = self.stats.last_batch_size
+        if self.stats.last_pass_size < expected:
+            # A batch of several passes: its final pass's clients were answered a moment ago and
+            # are still in the event loop. Waiting for them idled the worker for 21% of its time
+            # at 32 clients; they ride in the next batch instead.
+            expected -= self.stats.last_pass_size
         deadline = time.perf_counter() + self.max_wait
         while len(batch) < self.max_batch:
             try:
@@ -227,6 +233,7 @@ class BatchWorker:
             # already queued when this one ends instead of the whole batch moving in lockstep.
             for indices, pcm in pcm_groups:
                 group = [jobs[i] for i in indices]
+                stats.last_pass_size = len(group)
                 for i in indices:
                     answered[i] = True
                 stats.generations += len(group)

@@ -41,7 +41,7 @@ def submit_all(worker: BatchWorker, count: int, seconds: float) -> list[tuple[by
 
 
 def test_concurrent_requests_share_one_batch(worker):
-    worker.stats.last_batch_size = 8  # as under load: wait (up to max_wait) for all eight
+    worker.stats.last_batch_size = worker.stats.last_pass_size = 8  # as under load: wait (up to max_wait) for all eight
     worker.start()
     results = submit_all(worker, 8, 0.25)
     assert [size for _pcm, size in results] == [8] * 8
@@ -50,21 +50,24 @@ def test_concurrent_requests_share_one_batch(worker):
 
 
 def test_a_batch_is_answered_pass_by_pass(worker, monkeypatch):
-    """4 s requests on CPU go through in cache-sized passes (4 rows each): each pass's requests
+    """4 s requests on CPU go through in cache-sized passes (at most 4 rows, like with like): each pass's requests
     are handed back when that pass ends, not when the whole batch does."""
     handed_back: list[int] = []
     deliver = BatchWorker._deliver
     monkeypatch.setattr(worker, "_deliver", lambda results: (handed_back.append(len(results)), deliver(results)))
-    worker.stats.last_batch_size = 8
+    worker.stats.last_batch_size = worker.stats.last_pass_size = 8
     worker.start()
     results = submit_all(worker, 8, 4.0)
     assert [size for _pcm, size in results] == [8] * 8
-    rows_per_pass = FugattoSynth().cpu_pass_elements // (4 * SAMPLE_RATE)
-    assert rows_per_pass < 8, "4 s requests must need more than one pass for this test"
-    assert handed_back == [len(rows) for rows in torch.arange(8).split(rows_per_pass)]
+    params = torch.tensor([parse_prompt(PROMPTS[i % 4]).as_row() for i in range(8)])
+    passes = [len(rows) for rows in FugattoSynth().plan(params, torch.full((8,), 4 * SAMPLE_RATE))]
+    assert len(passes) > 1, "4 s requests must need more than one pass for this test"
+    assert handed_back == passes
 
 
 def test_collect_stops_waiting_once_the_last_batch_is_back(worker):
+    """The collection policy: no wait when alone, none once the last batch's clients are back
+    (all of them after one pass; all but the final pass's after several), else up to max_wait."""
     loop = asyncio.new_event_loop()
 
     def enqueue(count: int) -> None:
@@ -77,17 +80,25 @@ def test_collect_stops_waiting_once_the_last_batch_is_back(worker):
         assert len(worker._collect()) == 1
         assert time.perf_counter() - started < 0.1
 
-        worker.stats.last_batch_size = 3  # the last batch's three clients are back: go
+        worker.stats.last_batch_size = worker.stats.last_pass_size = 3  # one pass; its 3 clients are back: go
         enqueue(3)
         started = time.perf_counter()
         assert len(worker._collect()) == 3
         assert time.perf_counter() - started < 0.1
 
-        worker.stats.last_batch_size = 5  # two are missing: wait for them, up to max_wait
+        worker.stats.last_batch_size = worker.stats.last_pass_size = 5  # two are missing: wait, up to max_wait
         enqueue(3)
         started = time.perf_counter()
         assert len(worker._collect()) == 3
         assert time.perf_counter() - started >= 0.29
+
+        # Several passes: the final pass's 2 clients were answered last and are not back yet;
+        # the other 3 are: go without them (they ride in the next batch).
+        worker.stats.last_batch_size, worker.stats.last_pass_size = 5, 2
+        enqueue(3)
+        started = time.perf_counter()
+        assert len(worker._collect()) == 3
+        assert time.perf_counter() - started < 0.1
     finally:
         loop.close()
 
