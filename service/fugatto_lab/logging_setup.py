@@ -64,8 +64,9 @@ class OncePerRecordJsonFormatter(JsonFormatter):
 
     A request's log line goes to stdout and to the rotating file, whose rollover check formats
     the record again: three serialisations of the same record, on the event loop, for every
-    request (63-78 -> 33-36 us per access-log line on the 2-core build box). Handlers that share this formatter reuse the first
-    result, which is kept on the record under a reserved name so it never becomes a field.
+    request (63-78 -> 33-36 us per access-log line on the 2-core build box). Handlers that
+    share this formatter reuse the first result, which is kept on the record under a reserved
+    name so it never becomes a field.
     """
 
     _CACHE = "_fugatto_json_line"

@@ -206,7 +206,8 @@ class FugattoSynth(nn.Module):
         pos = self._phase(params, num_samples)
         left = pos.int()
         frac = pos - left
-        left.bitwise_and_(size - 1).add_((torch.arange(rows, device=params.device, dtype=torch.int32) * size).unsqueeze(1))
+        first_point = torch.arange(rows, device=params.device, dtype=torch.int32) * size  # of each row's table
+        left.bitwise_and_(size - 1).add_(first_point.unsqueeze(1))
         flat = left.reshape(-1)
         return torch.lerp(here.index_select(0, flat).view(rows, -1), after.index_select(0, flat).view(rows, -1), frac)
 
@@ -322,7 +323,8 @@ class FugattoSynth(nn.Module):
         first_step = (torch.arange(rows, device=params.device, dtype=torch.int32) * num_steps).unsqueeze(1)
         step_of_sample = torch.floor(idx / step_samples).int().add_(first_step).reshape(-1)  # [R * N]
         level = self._p(params, "drum_amp")
-        out = self._table(0, self._since_hit(0, steps, step_samples, step_of_sample, idx)).mul_(level * self._p(params, "kick"))
+        kick_tau = self._since_hit(0, steps, step_samples, step_of_sample, idx)
+        out = self._table(0, kick_tau).mul_(level * self._p(params, "kick"))
         snare_tau = self._since_hit(1, steps, step_samples, step_of_sample, idx)
         snare = self._table(1, snare_tau).mul_(noise).add_(self._table(2, snare_tau))
         out.addcmul_(snare, level * self._p(params, "snare"))
@@ -476,8 +478,10 @@ class FugattoSynth(nn.Module):
                 u = self._read(self.uniform_table, _take(offsets, drop_rows), num_samples)
                 rate = self._p(d, "drop_rate_hz") / self.sample_rate
                 # A drop where u < rate, its strength spread over 0.3..1 by where u fell.
-                drops = torch.where(u < rate, torch.addcmul(torch.full_like(rate, 0.3), u, 0.7 / rate.clamp_min(1e-12)), 0.0)
-                kernels = self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s")) * self._p(d, "drop_amp")
+                strength = torch.addcmul(torch.full_like(rate, 0.3), u, 0.7 / rate.clamp_min(1e-12))
+                drops = torch.where(u < rate, strength, 0.0)
+                kernels = self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s"))
+                kernels = kernels * self._p(d, "drop_amp")
                 _add_rows(mix, rows[drop_rows], self._filtered(drops, kernels))
             drum_rows = noisy[rows, 2].nonzero().squeeze(1)
             if drum_rows.numel() > 0:
@@ -486,6 +490,7 @@ class FugattoSynth(nn.Module):
                 _add_rows(mix, rows[drum_rows], drums)
 
         if bool((self._p(params, "tremolo_depth") > 0).any()):
-            mix *= self._modulation(self._p(params, "tremolo_rate_hz"), self._p(params, "tremolo_depth"), -1.0, num_samples)
+            depth = self._p(params, "tremolo_depth")
+            mix *= self._modulation(self._p(params, "tremolo_rate_hz"), depth, -1.0, num_samples)
         self._envelope(mix, params, lengths)  # also silences each row's padding
         return mix
