@@ -155,7 +155,8 @@ async def _client(port: int, stop: float, audio_seconds: float, lats: list[float
             # round trip each, CPU the server on a 2-core machine then lacks).
             response_head = await reader.readuntil(b"\r\n\r\n")
             status = int(response_head.split(b" ", 2)[1])
-            start = response_head.lower().find(b"\r\ncontent-length:") + len(b"\r\ncontent-length:")
+            marker = response_head.lower().index(b"\r\ncontent-length:")  # ValueError if absent
+            start = marker + len(b"\r\ncontent-length:")
             length = int(response_head[start : response_head.index(b"\r\n", start)])
             await reader.readexactly(length)
             lats.append(time.perf_counter() - t0)

@@ -294,7 +294,8 @@ class FugattoSynth(nn.Module):
         through one short FFT. One long FFT per call would do the same arithmetic, but on CPU
         every call of a new long size pays ~0.4 ms to plan it (twiddle factors), which cost more
         than the filtering itself; short blocks are cheap to plan. The result is a direct
-        convolution: it does not depend on the batch's padding or on the other rows.
+        convolution to float rounding; its last bits depend on how many frames the call
+        transforms, which is why ``forward`` synthesises each pass at its own length.
         """
         rows, n = signals.shape[0], signals.shape[-1]
         history = kernels.shape[-1] - 1
@@ -403,7 +404,7 @@ class FugattoSynth(nn.Module):
             + 4 * (params[:, self.param_index["drum_amp"]] > 0).long()
         )
         order = torch.argsort(key, stable=True)
-        counts: list[int] = torch.bincount(key, minlength=8).tolist()
+        counts: list[int] = torch.bincount(key, minlength=8).tolist()  # rows per key (3 voice bits)
         groups: list[torch.Tensor] = []
         for same_voices in order.split(counts):
             n = same_voices.numel()
@@ -429,8 +430,8 @@ class FugattoSynth(nn.Module):
         return audio.mul_(self._gain(params, audio))
 
     def _gain(self, params: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """[R, 1] factor that brings each row's peak to its ``gain`` (one read of the audio)."""
-        # Two reductions, not torch.aminmax: its row-wise kernel is ~10x slower on CPU.
+        """[R, 1] factor that brings each row's peak to its ``gain``."""
+        # Two reductions, not torch.aminmax: its row-wise kernel is ~13x slower on CPU.
         peak = torch.maximum(audio.amax(dim=1, keepdim=True), -audio.amin(dim=1, keepdim=True))
         return self._p(params, "gain") / peak.clamp_min(1e-6)
 

@@ -102,14 +102,13 @@ def test_envelope_touches_only_its_ramps_and_equals_the_closed_form():
     """The envelope is applied only over the ramps; it must still equal the whole-signal
     formula min(t/attack, 1) * clip((duration - t)/release, 0, 1), padding included."""
     synth = FugattoSynth()
-    rows = [parse_prompt(p).as_row() for p in ("a pad", "a bell", "fast drum loop", "low cello drone")]
-    params = torch.tensor(rows)
+    parsed = [parse_prompt(p) for p in ("a pad", "a bell", "fast drum loop", "low cello drone")]
+    params = torch.tensor([p.as_row() for p in parsed])
     lengths = torch.tensor([16000, 9000, 3000, 16000])
     audio = torch.ones(4, 16000)
     synth._envelope(audio, params, lengths.unsqueeze(1))
     t = np.arange(16000) / SAMPLE_RATE
-    for r in range(4):
-        p = parse_prompt(("a pad", "a bell", "fast drum loop", "low cello drone")[r])
+    for r, p in enumerate(parsed):
         attack, release = max(p.attack_s, 1e-4), max(p.release_s, 1e-4)
         duration = lengths[r].item() / SAMPLE_RATE
         expected = np.minimum(t / attack, 1.0) * np.clip((duration - t) / release, 0.0, 1.0)

@@ -112,7 +112,8 @@ def test_generate_yields_every_request_once_in_passes(model):
     assert indices == list(range(len(lengths)))
     for group, pcm in groups:
         assert [len(p) for p in pcm] == [2 * lengths[i] for i in group]
-    # Same audio as the unsplit batch: a request's audio does not depend on its pass.
+    # The same bytes as the module's forward() over the whole batch (which synthesises the same
+    # passes): streaming a batch pass by pass changes nothing a request hears.
     params = torch.tensor([parse_prompt(p).as_row() for p in prompts])
     whole = FugattoSynth()(params, torch.tensor(lengths), torch.arange(len(lengths)))
     pcm16 = (whole.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
