@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 500
 MIN_DURATION_S = 0.1
 MAX_DURATION_S = 30.0
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f]")  # C0 controls except tab and newline
 
 
 class GenerateRequest(BaseModel):
@@ -56,7 +58,7 @@ class GenerateRequest(BaseModel):
     def _printable(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("prompt must contain non-whitespace characters")
-        if any(ord(c) < 32 and c not in "\t\n" for c in value):
+        if _CONTROL_CHARS.search(value):
             raise ValueError("prompt must not contain control characters")
         return value
 
@@ -147,6 +149,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # The service owns its telemetry (ObservabilityMiddleware, tracing.py). FastAPI's native
+        # OpenTelemetry support would add a second server span, and its own exporters under
+        # FASTAPI_OTEL_AUTO_CONFIGURE, as soon as any global provider is set.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     app.state.svc = svc
 
@@ -199,6 +205,7 @@ def create_app(
             try:
                 future = worker.submit(
                     body.prompt,
+                    model.encode(body.prompt),
                     num_samples,
                     seed,
                     parent_span=span,

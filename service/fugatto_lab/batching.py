@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Span
@@ -49,6 +50,7 @@ Result = tuple[bytes, int] | BaseException  # (PCM16 bytes, size of the batch it
 @dataclass
 class GenerationJob:
     prompt: str
+    inputs: Any  # the prompt as the model's ``encode`` prepared it on the request path
     num_samples: int
     seed: int
     loop: asyncio.AbstractEventLoop
@@ -131,6 +133,7 @@ class BatchWorker:
     def submit(
         self,
         prompt: str,
+        inputs: Any,
         num_samples: int,
         seed: int,
         *,
@@ -140,7 +143,7 @@ class BatchWorker:
         if not self.alive:
             raise WorkerUnavailableError(f"batch worker is not running: {self.died or 'not started'}")
         loop = asyncio.get_running_loop()
-        job = GenerationJob(prompt, num_samples, seed, loop, loop.create_future(), inject_failure, parent_span)
+        job = GenerationJob(prompt, inputs, num_samples, seed, loop, loop.create_future(), inject_failure, parent_span)
         try:
             self.queue.put_nowait(job)
         except queue.Full:
@@ -227,7 +230,7 @@ class BatchWorker:
             return
         answered = [False] * len(jobs)
         try:
-            pcm_groups = model.generate([j.prompt for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs])
+            pcm_groups = model.generate([j.inputs for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs])
             # Each pass of the batch is answered as soon as it is done: those clients can send
             # their next request while the rest of the batch computes, so the next batch is
             # already queued when this one ends instead of the whole batch moving in lockstep.

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .metrics import ServiceMetrics
+from .prompts import parse_prompt
 
 if TYPE_CHECKING:
     import torch
@@ -51,8 +52,14 @@ class AudioModel(Protocol):
     sample_rate: int
     device: str
 
-    def generate(self, prompts: list[str], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
-        """Synthesise a batch; yields (request indices, their PCM16 little-endian mono bytes) as
+    def encode(self, prompt: str) -> Any:
+        """Per-request preparation of a prompt (the built-in model parses it into synthesizer
+        controls). Called on the request path, not by the batch worker: the single worker is
+        the bottleneck under load, so it should spend its time on the batched pass."""
+        ...
+
+    def generate(self, inputs: list[Any], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
+        """Synthesise a batch of ``encode``d prompts; yields (request indices, their PCM16 little-endian mono bytes) as
         each pass of the batch finishes, so early requests can be answered while later ones run."""
         ...
 
@@ -60,7 +67,7 @@ class AudioModel(Protocol):
 def generate_all(model: AudioModel, prompts: list[str], lengths: list[int], seeds: list[int]) -> list[bytes]:
     """Every request's PCM in request order (for callers that do not stream: warm-up, benchmarks)."""
     out: list[bytes] = [b""] * len(prompts)
-    for indices, pcm in model.generate(prompts, lengths, seeds):
+    for indices, pcm in model.generate([model.encode(p) for p in prompts], lengths, seeds):
         for i, data in zip(indices, pcm, strict=True):
             out[i] = data
     return out
@@ -112,12 +119,14 @@ class BuiltinSynthModel:
             warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*torch.jit")
             self.module = torch.jit.script(FugattoSynth(SAMPLE_RATE).to(device).eval())
 
-    def generate(self, prompts: list[str], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
+    @staticmethod
+    def encode(prompt: str) -> tuple[float, ...]:
+        return parse_prompt(prompt).as_row()
+
+    def generate(self, inputs: list[Any], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
         import torch
 
-        from .prompts import parse_prompt
-
-        params = torch.tensor([parse_prompt(p).as_row() for p in prompts], dtype=torch.float32, device=self.device)
+        params = torch.tensor(inputs, dtype=torch.float32, device=self.device)
         lengths_t = torch.tensor(lengths, device=self.device)
         seeds_t = torch.tensor(seeds, dtype=torch.int64, device=self.device)
         for rows in self._scripted(self.module.plan, params, lengths_t):
@@ -200,7 +209,12 @@ class TorchScriptModel:
         if not out.is_floating_point() or not bool(torch.isfinite(out).all()):
             raise ModelLoadError(f"{path}: forward must return finite floating-point audio, got {out.dtype}")
 
-    def generate(self, prompts: list[str], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
+    @staticmethod
+    def encode(prompt: str) -> str:
+        return prompt  # the module takes the prompts as they are
+
+    def generate(self, inputs: list[Any], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
+        prompts: list[str] = inputs
         num_samples = max(lengths)
         audio = self._forward(prompts, num_samples, seeds)
         if tuple(audio.shape) != (len(prompts), num_samples):

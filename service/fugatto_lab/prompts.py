@@ -11,7 +11,7 @@ text-to-audio service answers every valid prompt.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 _HZ = re.compile(r"(\d+(?:\.\d+)?)\s*(k?hz)\b")
 _BPM = re.compile(r"(\d+(?:\.\d+)?)\s*bpm\b")
@@ -267,4 +267,4 @@ def parse_prompt(prompt: str) -> SynthParams:
     if words & _LOUD_WORDS:
         gain = 0.95
     params["gain"] = gain
-    return replace(SynthParams(), **params)
+    return SynthParams(**params)

@@ -24,6 +24,8 @@ BAD_BODIES = [
     {"prompt": "tone", "duration_seconds": 1.0, "seed": "1"},
     {"prompt": "tone", "duration_seconds": 1.0, "volume": 11},
     {"prompt": "bell\x00", "duration_seconds": 1.0},
+    {"prompt": "\x1b[2J tone", "duration_seconds": 1.0},
+    {"prompt": "tone\r", "duration_seconds": 1.0},
     [1, 2, 3],
 ]
 
@@ -50,6 +52,7 @@ def test_malformed_json_is_422(client, raw):
 def test_boundaries_are_accepted(client):
     assert generate(client, prompt="x" * 500, duration=0.1).status_code == 200
     assert generate(client, prompt="a", duration=30.0, seed=2**32 - 1).status_code == 200
+    assert generate(client, prompt="a calm\ttone,\nthen rain", duration=0.1).status_code == 200
 
 
 def test_body_size_is_capped(client, json_logs, tmp_path):

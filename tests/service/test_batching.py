@@ -33,8 +33,12 @@ def worker(model: BuiltinSynthModel) -> Iterator[BatchWorker]:
 
 
 def submit_all(worker: BatchWorker, count: int, seconds: float) -> list[tuple[bytes, int]]:
+    model = worker.state.model
+    assert model is not None
+    prompts = [PROMPTS[i % 4] for i in range(count)]
+
     async def run() -> list[tuple[bytes, int]]:
-        futures = [worker.submit(PROMPTS[i % 4], int(seconds * SAMPLE_RATE), i) for i in range(count)]
+        futures = [worker.submit(p, model.encode(p), int(seconds * SAMPLE_RATE), i) for i, p in enumerate(prompts)]
         return list(await asyncio.gather(*futures))
 
     return asyncio.run(run())
@@ -72,7 +76,7 @@ def test_collect_stops_waiting_once_the_last_batch_is_back(worker):
 
     def enqueue(count: int) -> None:
         for i in range(count):
-            worker.queue.put(GenerationJob("tone", 160, i, loop, loop.create_future()))
+            worker.queue.put(GenerationJob("tone", "tone", 160, i, loop, loop.create_future()))
 
     try:
         enqueue(1)  # idle service, lone request: no wait at all
@@ -106,7 +110,7 @@ def test_collect_stops_waiting_once_the_last_batch_is_back(worker):
 def test_generate_yields_every_request_once_in_passes(model):
     lengths = [32000, 8000, 32000, 16000, 32000, 4000, 32000, 24000, 32000]
     prompts = [PROMPTS[i % 4] for i in range(len(lengths))]
-    groups = list(model.generate(prompts, lengths, list(range(len(lengths)))))
+    groups = list(model.generate([model.encode(p) for p in prompts], lengths, list(range(len(lengths)))))
     assert len(groups) > 1
     indices = sorted(i for group, _pcm in groups for i in group)
     assert indices == list(range(len(lengths)))

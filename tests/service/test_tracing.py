@@ -48,6 +48,25 @@ def test_probes_are_not_traced(settings):
         assert exporter.get_finished_spans() == ()
 
 
+def test_fastapi_native_telemetry_stays_off_under_a_global_provider(settings, monkeypatch):
+    """An operator may set a global tracer provider (or FASTAPI_OTEL_AUTO_CONFIGURE): FastAPI's own
+    OpenTelemetry support must not add a second server span beside the service's."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    global_exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(global_exporter))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    exporter = InMemorySpanExporter()
+    with running(replace(settings, tracing_enabled=True), span_exporter=exporter) as client:
+        assert generate(client, duration=0.1).status_code == 200
+    assert [s.name for s in exporter.get_finished_spans() if s.kind is trace.SpanKind.SERVER] == ["POST /generate"]
+    assert global_exporter.get_finished_spans() == ()
+
+
 def test_no_tracing_objects_when_disabled(client):
     tracing = client.app.state.svc.tracing
     assert tracing.enabled is False and tracing.tracer is None and tracing.provider is None
