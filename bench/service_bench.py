@@ -351,7 +351,7 @@ def scenario_cost(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
                     span.set_attributes({"prompt.length": 23, "audio.duration": args.audio_seconds,
                                          "audio.generated_samples": 32000, "model.name": "fugatto-synth-v1"})
                 loop = asyncio.get_running_loop()
-                job = GenerationJob(PROMPTS[0], 32000, 1, loop, loop.create_future(), parent_span=span)
+                job = GenerationJob(PROMPTS[0], PROMPTS[0], 32000, 1, loop, loop.create_future(), parent_span=span)
                 t0 = time.time_ns()  # what BatchWorker._run records after a pass
                 if metrics is not None:
                     metrics.batch_size.observe(1)
