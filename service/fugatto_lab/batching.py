@@ -1,12 +1,16 @@
 """Dynamic batching: concurrent requests share one model pass.
 
 Request handlers (on the asyncio loop) put a job on a thread-safe queue and await a future.
-One worker thread takes the first waiting job, then keeps collecting until it has
-``max_batch`` jobs or ``max_wait_ms`` has passed since the first (stopping early once the
-previous batch's worth of jobs is in: see ``_collect``), runs the model over the whole group,
-and hands each result back to the loop as soon as the pass that computed it is done. Running
-the model in a thread keeps the event loop free to accept and answer requests while torch
-computes (a scripted model runs without the GIL).
+One worker thread keeps the jobs waiting for a pass (up to ``max_batch``, oldest first). When
+none is left over from the last pass it takes the first newcomer and keeps collecting until it
+has ``max_batch`` jobs or ``max_wait_ms`` has passed (stopping early once the last pass's
+clients are back: see ``_collect``). Then the model plans passes over the waiting jobs and the
+worker runs the first: the one holding the oldest job. On a GPU that pass is every job; on a
+CPU, where passes are cache-sized and hold like requests only, the jobs it left wait for the
+next plan, which also takes in whoever arrived meanwhile ("continuous batching"), so passes
+stay full instead of running a batch's leftovers in part-empty passes. Running the model in a
+thread keeps the event loop free to accept and answer requests while torch computes (a
+scripted model runs without the GIL).
 
 The worker is deliberately the only thread touching the model: models are not assumed to be
 thread-safe, and one pass over a big batch is what makes a GPU (and vectorised CPU code) fast.
@@ -62,11 +66,10 @@ class GenerationJob:
 
 @dataclass
 class BatchStats:
-    batches: int = 0
+    batches: int = 0  # model passes
     generations: int = 0
     failures: int = 0
-    last_batch_size: int = 0
-    last_pass_size: int = 0  # requests in the last batch's final pass
+    last_batch_size: int = 0  # requests in the last pass
     last_batch_seconds: float = 0.0
     last_batch_at: float | None = None
 
@@ -92,8 +95,9 @@ class BatchWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.died: str | None = None
+        self._left_over: list[GenerationJob] = []  # planned but not in the last pass: next plan's first
         if metrics is not None:
-            metrics.track_queue(self.queue.qsize)
+            metrics.track_queue(self.queue_depth)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -105,6 +109,10 @@ class BatchWorker:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def queue_depth(self) -> int:
+        """Requests waiting for a pass: queued, or left over from the last plan."""
+        return self.queue.qsize() + len(self._left_over)
+
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -112,7 +120,7 @@ class BatchWorker:
     def health(self) -> dict[str, object]:
         info: dict[str, object] = {
             "alive": self.alive,
-            "queue_depth": self.queue.qsize(),
+            "queue_depth": self.queue_depth(),
             "max_batch": self.max_batch,
             "max_wait_ms": self.max_wait * 1000,
             "batches": self.stats.batches,
@@ -157,9 +165,10 @@ class BatchWorker:
             while not self._stop.is_set():
                 if not self.state.ready_event.wait(timeout=0.2):
                     continue
-                batch = self._collect()
+                batch = self._collect(self._left_over)
+                self._left_over = []
                 if batch:
-                    self._run(batch)
+                    self._left_over = self._run(batch)
                 batch = []
         except BaseException as exc:  # noqa: BLE001 - record why, then let the thread end
             self.died = f"{type(exc).__name__}: {exc}"
@@ -168,32 +177,30 @@ class BatchWorker:
         finally:
             # Nobody will serve these any more: answer them now instead of letting them time out.
             error = WorkerUnavailableError(f"batch worker stopped: {self.died or 'shutdown'}")
-            self._deliver([(job, error) for job in batch])
+            self._deliver([(job, error) for job in batch + self._left_over])
+            self._left_over = []
             self._fail_pending(error)
 
-    def _collect(self) -> list[GenerationJob]:
-        """The next batch: the first waiting job, everything already queued behind it, and then
-        whoever joins within ``max_wait`` - but only while fewer jobs are in hand than rode in
-        the previous batch (less its final pass, when it had several).
+    def _collect(self, waiting: list[GenerationJob]) -> list[GenerationJob]:
+        """The jobs for the next plan: those ``waiting`` from the last one, then newcomers.
 
-        Under steady load the clients of the last batch come straight back, so its size is the
-        best guess of who is coming: waiting for them builds full batches, and waiting longer
-        would hold those requests back for partners that are not coming (8 clients against
-        ``max_batch=32`` used to wait the whole ``max_wait`` every time). A lone request on an
-        idle service does not wait at all; when load grows, whatever queued during the last pass
-        is taken at once, so batches grow with it.
+        With jobs left over from the last pass, only those already queued join: the next pass
+        can start at once. With none left, the first newcomer is taken (a lone request on an
+        idle service does not wait at all), then whoever joins within ``max_wait`` - but only
+        while fewer jobs are in hand than rode in the last pass. Under steady load those clients
+        come straight back, so waiting for them builds full passes, and waiting longer would
+        hold them back for partners that are not coming (8 clients against ``max_batch=32``
+        used to wait the whole ``max_wait`` every time).
         """
-        try:
-            first = self.queue.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        expected = self.stats.last_batch_size
-        if self.stats.last_pass_size < expected:
-            # A batch of several passes: its final pass's clients were answered a moment ago and
-            # are still in the event loop. Waiting for them idled the worker for 21% of its time
-            # at 32 clients; they ride in the next batch instead.
-            expected -= self.stats.last_pass_size
+        batch = waiting[: self.max_batch]
+        if batch:
+            expected = 0
+        else:
+            try:
+                batch = [self.queue.get(timeout=0.2)]
+            except queue.Empty:
+                return []
+            expected = self.stats.last_batch_size
         deadline = time.perf_counter() + self.max_wait
         while len(batch) < self.max_batch:
             try:
@@ -208,52 +215,51 @@ class BatchWorker:
                 batch.append(self.queue.get(timeout=remaining))
             except queue.Empty:
                 break
-        return batch
+        return batch + waiting[self.max_batch :]
 
-    def _run(self, batch: list[GenerationJob]) -> None:
+    def _run(self, batch: list[GenerationJob]) -> list[GenerationJob]:
+        """Runs the first pass the model plans for ``batch`` (the one holding its oldest job);
+        returns the jobs still waiting for a pass, oldest first."""
         model = self.state.model
         assert model is not None
         jobs = [j for j in batch if not j.future.cancelled()]
         forced = [j for j in jobs if j.inject_failure]
         jobs = [j for j in jobs if not j.inject_failure]
+        if forced:
+            self.stats.failures += len(forced)
+            self._finish(model, [(j, GenerationError("injected generation failure (fault drill)")) for j in forced], 0.0)
+        if not jobs:
+            return []
+        planned, later = jobs[: self.max_batch], jobs[self.max_batch :]
         started_ns = time.time_ns()
         started = time.perf_counter()
         stats = self.stats
-        stats.batches += 1
-        stats.last_batch_size, stats.last_batch_at = len(jobs), time.time()
-        if jobs and self.metrics is not None:
-            self.metrics.batch_size.observe(len(jobs))
-        if forced:
-            stats.failures += len(forced)
-            self._finish(model, [(j, GenerationError("injected generation failure (fault drill)")) for j in forced], 0.0)
-        if not jobs:
-            return
-        answered = [False] * len(jobs)
         try:
-            pcm_groups = model.generate([j.inputs for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs])
-            # Each pass of the batch is answered as soon as it is done: those clients can send
-            # their next request while the rest of the batch computes, so the next batch is
-            # already queued when this one ends instead of the whole batch moving in lockstep.
-            for indices, pcm in pcm_groups:
-                group = [jobs[i] for i in indices]
-                stats.last_pass_size = len(group)
-                for i in indices:
-                    answered[i] = True
-                stats.generations += len(group)
-                self._trace(model.name, model.device, group, len(jobs), started_ns, time.time_ns(), started, True)
-                self._finish(model, [(j, (p, len(jobs))) for j, p in zip(group, pcm, strict=True)],
-                             time.perf_counter() - started)
+            passes = model.generate([j.inputs for j in planned], [j.num_samples for j in planned],
+                                    [j.seed for j in planned])
+            indices, pcm = next(passes)  # the rest of this plan is dropped: re-planned with the newcomers
         except Exception as exc:
             log.error(
                 "batch generation failed",
-                extra={"model": model.name, "batch_size": len(jobs), "error": f"{type(exc).__name__}: {exc}"},
+                extra={"model": model.name, "batch_size": len(planned), "error": f"{type(exc).__name__}: {exc}"},
             )
-            failed = [j for j, done in zip(jobs, answered, strict=True) if not done]
-            stats.failures += len(failed)
-            self._trace(model.name, model.device, failed, len(jobs), started_ns, time.time_ns(), started, False)
-            self._finish(model, [(j, GenerationError(f"generation failed: {type(exc).__name__}")) for j in failed],
+            stats.batches += 1
+            stats.failures += len(planned)
+            self._trace(model.name, model.device, planned, len(planned), started_ns, time.time_ns(), started, False)
+            self._finish(model, [(j, GenerationError(f"generation failed: {type(exc).__name__}")) for j in planned],
                          time.perf_counter() - started)
-        stats.last_batch_seconds = time.perf_counter() - started
+            return later
+        group = [planned[i] for i in indices]
+        seconds = time.perf_counter() - started
+        stats.batches += 1
+        stats.generations += len(group)
+        stats.last_batch_size, stats.last_batch_seconds, stats.last_batch_at = len(group), seconds, time.time()
+        if self.metrics is not None:
+            self.metrics.batch_size.observe(len(group))
+        self._trace(model.name, model.device, group, len(group), started_ns, time.time_ns(), started, True)
+        self._finish(model, [(j, (p, len(group))) for j, p in zip(group, pcm, strict=True)], seconds)
+        served = set(indices)
+        return [j for i, j in enumerate(planned) if i not in served] + later
 
     def _finish(self, model: AudioModel, results: list[tuple[GenerationJob, Result]], seconds: float) -> None:
         """Count these results, then hand them to their requests (metrics first, so a client that

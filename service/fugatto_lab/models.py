@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .metrics import ServiceMetrics
+from .passes import pass_capacity, plan_passes, voice_key
 from .prompts import parse_prompt
 
 if TYPE_CHECKING:
@@ -59,8 +60,12 @@ class AudioModel(Protocol):
         ...
 
     def generate(self, inputs: list[Any], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
-        """Synthesise a batch of ``encode``d prompts; yields (request indices, their PCM16 little-endian mono bytes) as
-        each pass of the batch finishes, so early requests can be answered while later ones run."""
+        """Synthesise a batch of ``encode``d prompts, oldest request first; yields (request
+        indices, their PCM16 little-endian mono bytes) as each pass of the batch finishes.
+
+        The first pass must hold request 0: the batch worker runs only the first pass of each
+        batch and plans the requests it left again, together with those that arrived meanwhile.
+        """
         ...
 
 
@@ -120,19 +125,25 @@ class BuiltinSynthModel:
             self.module = torch.jit.script(FugattoSynth(SAMPLE_RATE).to(device).eval())
 
     @staticmethod
-    def encode(prompt: str) -> tuple[float, ...]:
-        return parse_prompt(prompt).as_row()
+    def encode(prompt: str) -> tuple[tuple[float, ...], int]:
+        """The prompt's synthesizer controls and which voices they use (see ``plan_passes``)."""
+        params = parse_prompt(prompt)
+        return params.as_row(), voice_key(params.tone_amp, params.noise_amp, params.drop_amp, params.drum_amp)
 
     def generate(self, inputs: list[Any], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
         import torch
 
-        params = torch.tensor(inputs, dtype=torch.float32, device=self.device)
-        lengths_t = torch.tensor(lengths, device=self.device)
-        seeds_t = torch.tensor(seeds, dtype=torch.int64, device=self.device)
-        for rows in self._scripted(self.module.plan, params, lengths_t):
-            pcm = self._scripted(self.module.pcm16, params, lengths_t, seeds_t, rows).cpu().numpy()
-            indices = rows.tolist()
-            yield indices, [pcm[i, : lengths[r]].tobytes() for i, r in enumerate(indices)]
+        capacity = pass_capacity(self.device, max(lengths))
+        for rows in plan_passes([key for _row, key in inputs], capacity):
+            params = torch.tensor([inputs[r][0] for r in rows], dtype=torch.float32, device=self.device)
+            pass_lengths = [lengths[r] for r in rows]
+            pcm = self._scripted(
+                self.module.pcm16,
+                params,
+                torch.tensor(pass_lengths, device=self.device),
+                torch.tensor([seeds[r] for r in rows], dtype=torch.int64, device=self.device),
+            ).cpu().numpy()
+            yield rows, [pcm[i, :n].tobytes() for i, n in enumerate(pass_lengths)]
 
     @staticmethod
     def _scripted(method: Any, *args: Any) -> Any:

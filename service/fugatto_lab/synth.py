@@ -36,6 +36,7 @@ import math
 import torch
 from torch import nn
 
+from .passes import pass_capacity, plan_passes, voice_key
 from .prompts import HAT_PATTERN, KICK_PATTERN, NUM_PARAMS, PARAM_INDEX, SNARE_PATTERN
 
 SAMPLE_RATE = 16_000
@@ -44,9 +45,6 @@ MAX_HARMONICS = 32
 NOISE_TAPS = 1025
 FFT_BLOCK = 4096  # overlap-save frame: 3072 new samples per frame with a 1025-tap kernel
 DROP_TAPS = 512
-# 1 MiB of float32 per temporary, about one core's L2. Per row at batch 32 on the 2-core build box:
-# 0.351 ms at 2^18 against 0.386 at 2^17 and 0.364 at 2^19 (median of 15).
-CPU_PASS_ELEMENTS = 1 << 18
 NOISE_TABLE_BITS = 20  # 2^20 samples = 65 s at 16 kHz: longer than the longest request (30 s)
 DRUM_TABLE_SIZE = 2 * SAMPLE_RATE  # 2 s of each drum hit; the slowest (the kick) is at -58 dB by then
 WAVETABLE_SIZE = 4096  # points per oscillator cycle (a power of two: the phase wraps with a bit mask)
@@ -129,7 +127,6 @@ class FugattoSynth(nn.Module):
         super().__init__()
         self.sample_rate = sample_rate
         self.name = MODEL_NAME
-        self.cpu_pass_elements = CPU_PASS_ELEMENTS
         self.num_params = NUM_PARAMS
         self.max_harmonics = MAX_HARMONICS
         self.drop_taps = DROP_TAPS
@@ -368,13 +365,18 @@ class FugattoSynth(nn.Module):
         return self.drum_tables[row].index_select(0, tau.reshape(-1)).view_as(tau)
 
     def forward(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+        """The whole batch, in the passes the service would run it in (``plan_passes``)."""
         if params.dim() != 2 or params.shape[1] != self.num_params:
             raise ValueError("params must be [batch, " + str(self.num_params) + "], got " + str(params.shape))
-        groups = self.plan(params, lengths)
+        columns = [params[:, self.param_index[n]] for n in ["tone_amp", "noise_amp", "drop_amp", "drum_amp"]]
+        voices: list[list[float]] = torch.stack(columns, dim=1).tolist()
+        keys = [voice_key(v[0], v[1], v[2], v[3]) for v in voices]
+        groups = plan_passes(keys, pass_capacity(params.device.type, int(lengths.max())))
         if len(groups) == 1:
             return self._forward(params, lengths, seeds)
         audio = torch.zeros((params.shape[0], int(lengths.max())), device=params.device)
-        for rows in groups:
+        for group in groups:
+            rows = torch.tensor(group, device=params.device)
             # Each group at its own length, exactly as the service's passes (pcm16) compute it:
             # the FFT filters' last bits depend on how many frames a pass transforms.
             part = self._forward(params[rows], lengths[rows], seeds[rows])
@@ -382,45 +384,13 @@ class FugattoSynth(nn.Module):
         return audio
 
     @torch.jit.export
-    def plan(self, params: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
-        """The batch's rows, grouped into the passes that synthesise them (row indices per pass).
-
-        On a GPU, one pass. On a CPU the voices are chains of elementwise ops that stream their
-        [rows, samples] temporaries through memory; once those outgrow the cache the cost per row
-        rises, so big batches go through in cache-sized groups (still amortising the per-op
-        overhead over several rows). A pass only holds rows that use the same voices: a pass
-        pays each voice's per-op overhead once, so 24 mixed rows cost 0.453 ms per row in four
-        passes of 6 like rows against 0.509 in three passes of 8 mixed ones (build box).
-        """
-        batch = params.shape[0]
-        rows = batch
-        if params.device.type == "cpu":
-            rows = max(1, self.cpu_pass_elements // max(1, int(lengths.max())))
-        if rows >= batch:
-            return [torch.arange(batch, device=params.device)]
-        key = (
-            (params[:, self.param_index["tone_amp"]] > 0).long()
-            + 2 * ((params[:, self.param_index["noise_amp"]] > 0) | (params[:, self.param_index["drop_amp"]] > 0)).long()
-            + 4 * (params[:, self.param_index["drum_amp"]] > 0).long()
-        )
-        order = torch.argsort(key, stable=True)
-        counts: list[int] = torch.bincount(key, minlength=8).tolist()  # rows per key (3 voice bits)
-        groups: list[torch.Tensor] = []
-        for same_voices in order.split(counts):
-            n = same_voices.numel()
-            if n > 0:  # in passes of equal size: 6 + 6, not 8 + 4
-                passes = (n + rows - 1) // rows
-                groups.extend(same_voices.split((n + passes - 1) // passes))
-        return groups
-
-    @torch.jit.export
-    def pcm16(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """One pass over ``rows`` of the batch (a group from :meth:`plan`), as PCM16 samples.
+    def pcm16(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
+        """One pass (a group from ``plan_passes``), as PCM16 samples.
 
         The conversion happens here, inside the scripted call, so a pass costs the calling
         thread one GIL hand-off, not one per tensor op.
         """
-        audio = self._forward(params[rows], lengths[rows], seeds[rows])
+        audio = self._forward(params, lengths, seeds)
         # In place (no temporaries); the same numbers as clamping to [-1, 1] before scaling.
         return audio.mul_(32767.0).round_().clamp_(-32767.0, 32767.0).to(torch.int16)
 

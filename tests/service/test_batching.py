@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import torch
-from fugatto_lab.batching import BatchWorker, GenerationJob
+from fugatto_lab.batching import BatchWorker, GenerationJob, WorkerUnavailableError
 from fugatto_lab.models import BuiltinSynthModel, ModelState, generate_all
+from fugatto_lab.passes import pass_capacity, plan_passes
 from fugatto_lab.prompts import parse_prompt
 from fugatto_lab.synth import SAMPLE_RATE, FugattoSynth
 
@@ -45,7 +46,7 @@ def submit_all(worker: BatchWorker, count: int, seconds: float) -> list[tuple[by
 
 
 def test_concurrent_requests_share_one_batch(worker):
-    worker.stats.last_batch_size = worker.stats.last_pass_size = 8  # as under load: wait (up to max_wait) for all eight
+    worker.stats.last_batch_size = 8  # as under load: wait (up to max_wait) for all eight
     worker.start()
     results = submit_all(worker, 8, 0.25)
     assert [size for _pcm, size in results] == [8] * 8
@@ -53,58 +54,98 @@ def test_concurrent_requests_share_one_batch(worker):
     assert [len(pcm) for pcm, _size in results] == [2 * 4000] * 8
 
 
-def test_a_batch_is_answered_pass_by_pass(worker, monkeypatch):
-    """4 s requests on CPU go through in cache-sized passes (at most 4 rows, like with like): each pass's requests
-    are handed back when that pass ends, not when the whole batch does."""
-    handed_back: list[int] = []
+def test_each_pass_serves_the_oldest_request_and_its_like(worker, monkeypatch):
+    """4 s requests on CPU go through in cache-sized passes of like requests (at most 4 rows).
+    Each pass is answered when it ends, and the requests it left are planned again (with any
+    newcomers): the oldest waiting request always rides in the next pass."""
+    passes: list[list[int]] = []
     deliver = BatchWorker._deliver
-    monkeypatch.setattr(worker, "_deliver", lambda results: (handed_back.append(len(results)), deliver(results)))
-    worker.stats.last_batch_size = worker.stats.last_pass_size = 8
+    monkeypatch.setattr(worker, "_deliver",
+                        lambda results: (passes.append([job.seed for job, _ in results]), deliver(results)))
+    worker.stats.last_batch_size = 8
     worker.start()
     results = submit_all(worker, 8, 4.0)
-    assert [size for _pcm, size in results] == [8] * 8
-    params = torch.tensor([parse_prompt(PROMPTS[i % 4]).as_row() for i in range(8)])
-    passes = [len(rows) for rows in FugattoSynth().plan(params, torch.full((8,), 4 * SAMPLE_RATE))]
-    assert len(passes) > 1, "4 s requests must need more than one pass for this test"
-    assert handed_back == passes
+    assert pass_capacity("cpu", 4 * SAMPLE_RATE) == 4
+    keys = [BuiltinSynthModel.encode(PROMPTS[i % 4])[1] for i in range(8)]
+    expected, waiting = [], list(range(8))
+    while waiting:  # the first pass of each plan, then a new plan for the rest
+        first = [waiting[i] for i in plan_passes([keys[w] for w in waiting], 4)[0]]
+        expected.append(first)
+        waiting = [w for w in waiting if w not in first]
+    assert passes == expected and len(passes) > 1
+    assert passes[0][0] == 0 and [len(p) for p in passes] == [4, 4]  # the tones; then rain and drums fit one pass
+    assert [size for _pcm, size in results] == [len(p) for i in range(8) for p in passes if i in p]
 
 
-def test_collect_stops_waiting_once_the_last_batch_is_back(worker):
-    """The collection policy: no wait when alone, none once the last batch's clients are back
-    (all of them after one pass; all but the final pass's after several), else up to max_wait."""
+def test_plan_passes_keeps_like_with_like_oldest_first():
+    tone, noise, drums = 1, 2, 4
+    assert plan_passes([drums, tone, drums, noise], 8) == [[0, 1, 2, 3]]  # it fits: one mixed pass
+    assert plan_passes([drums, tone, drums, noise], -1) == [[0, 1, 2, 3]]  # a GPU: no limit
+    assert plan_passes([noise, tone, noise, drums, noise, tone], 2) == [[0, 2], [4], [3], [1, 5]]
+    assert plan_passes([tone] * 5, 2) == [[0, 1], [2, 3], [4]]
+
+
+def test_collect_stops_waiting_once_the_last_pass_is_back(worker):
+    """The collection policy: no wait when alone, none once the last pass's clients are back,
+    none when jobs are left over from the last plan, else up to max_wait."""
     loop = asyncio.new_event_loop()
 
+    def jobs(count: int) -> list[GenerationJob]:
+        return [GenerationJob("tone", "tone", 160, i, loop, loop.create_future()) for i in range(count)]
+
     def enqueue(count: int) -> None:
-        for i in range(count):
-            worker.queue.put(GenerationJob("tone", "tone", 160, i, loop, loop.create_future()))
+        for job in jobs(count):
+            worker.queue.put(job)
 
     try:
         enqueue(1)  # idle service, lone request: no wait at all
         started = time.perf_counter()
-        assert len(worker._collect()) == 1
+        assert len(worker._collect([])) == 1
         assert time.perf_counter() - started < 0.1
 
-        worker.stats.last_batch_size = worker.stats.last_pass_size = 3  # one pass; its 3 clients are back: go
+        worker.stats.last_batch_size = 3  # the last pass's 3 clients are back: go
         enqueue(3)
         started = time.perf_counter()
-        assert len(worker._collect()) == 3
+        assert len(worker._collect([])) == 3
         assert time.perf_counter() - started < 0.1
 
-        worker.stats.last_batch_size = worker.stats.last_pass_size = 5  # two are missing: wait, up to max_wait
+        worker.stats.last_batch_size = 5  # two are missing: wait, up to max_wait
         enqueue(3)
         started = time.perf_counter()
-        assert len(worker._collect()) == 3
+        assert len(worker._collect([])) == 3
         assert time.perf_counter() - started >= 0.29
 
-        # Several passes: the final pass's 2 clients were answered last and are not back yet;
-        # the other 3 are: go without them (they ride in the next batch).
-        worker.stats.last_batch_size, worker.stats.last_pass_size = 5, 2
-        enqueue(3)
+        # Jobs left over from the last plan: the next pass starts at once, with whoever is queued
+        # behind them (the leftovers first: they are older).
+        leftovers = jobs(2)
+        enqueue(1)
         started = time.perf_counter()
-        assert len(worker._collect()) == 3
+        batch = worker._collect(leftovers)
+        assert batch[:2] == leftovers and len(batch) == 3
         assert time.perf_counter() - started < 0.1
     finally:
         loop.close()
+
+
+def test_stopping_answers_every_waiting_request(worker):
+    """Requests queued or left over from the last plan count as waiting, and a stopping worker
+    answers all of them instead of leaving them to time out."""
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        left = [GenerationJob("tone", "tone", 160, i, loop, loop.create_future()) for i in range(2)]
+        queued = GenerationJob("tone", "tone", 160, 2, loop, loop.create_future())
+        worker._left_over = list(left)
+        worker.queue.put(queued)
+        assert worker.queue_depth() == 3
+        worker._stop.set()
+        worker._main()  # stops at once: only its clean-up runs
+        for job in [*left, queued]:
+            with pytest.raises(WorkerUnavailableError):
+                await asyncio.wait_for(job.future, 1)
+        assert worker.queue_depth() == 0
+
+    asyncio.run(run())
 
 
 def test_generate_yields_every_request_once_in_passes(model):
