@@ -192,7 +192,7 @@ class BatchWorker:
         hold them back for partners that are not coming (8 clients against ``max_batch=32``
         used to wait the whole ``max_wait`` every time).
         """
-        batch = waiting[: self.max_batch]
+        batch = list(waiting)  # fewer than max_batch: they were planned with the last pass
         if batch:
             expected = 0
         else:
@@ -215,7 +215,7 @@ class BatchWorker:
                 batch.append(self.queue.get(timeout=remaining))
             except queue.Empty:
                 break
-        return batch + waiting[self.max_batch :]
+        return batch
 
     def _run(self, batch: list[GenerationJob]) -> list[GenerationJob]:
         """Runs the first pass the model plans for ``batch`` (the one holding its oldest job);
@@ -230,28 +230,25 @@ class BatchWorker:
             self._finish(model, [(j, GenerationError("injected generation failure (fault drill)")) for j in forced], 0.0)
         if not jobs:
             return []
-        planned, later = jobs[: self.max_batch], jobs[self.max_batch :]
         started_ns = time.time_ns()
         started = time.perf_counter()
         stats = self.stats
+        stats.batches += 1
         try:
-            passes = model.generate([j.inputs for j in planned], [j.num_samples for j in planned],
-                                    [j.seed for j in planned])
+            passes = model.generate([j.inputs for j in jobs], [j.num_samples for j in jobs], [j.seed for j in jobs])
             indices, pcm = next(passes)  # the rest of this plan is dropped: re-planned with the newcomers
         except Exception as exc:
             log.error(
                 "batch generation failed",
-                extra={"model": model.name, "batch_size": len(planned), "error": f"{type(exc).__name__}: {exc}"},
+                extra={"model": model.name, "batch_size": len(jobs), "error": f"{type(exc).__name__}: {exc}"},
             )
-            stats.batches += 1
-            stats.failures += len(planned)
-            self._trace(model.name, model.device, planned, len(planned), started_ns, time.time_ns(), started, False)
-            self._finish(model, [(j, GenerationError(f"generation failed: {type(exc).__name__}")) for j in planned],
+            stats.failures += len(jobs)
+            self._trace(model.name, model.device, jobs, len(jobs), started_ns, time.time_ns(), started, False)
+            self._finish(model, [(j, GenerationError(f"generation failed: {type(exc).__name__}")) for j in jobs],
                          time.perf_counter() - started)
-            return later
-        group = [planned[i] for i in indices]
+            return []
+        group = [jobs[i] for i in indices]
         seconds = time.perf_counter() - started
-        stats.batches += 1
         stats.generations += len(group)
         stats.last_batch_size, stats.last_batch_seconds, stats.last_batch_at = len(group), seconds, time.time()
         if self.metrics is not None:
@@ -259,7 +256,7 @@ class BatchWorker:
         self._trace(model.name, model.device, group, len(group), started_ns, time.time_ns(), started, True)
         self._finish(model, [(j, (p, len(group))) for j, p in zip(group, pcm, strict=True)], seconds)
         served = set(indices)
-        return [j for i, j in enumerate(planned) if i not in served] + later
+        return [j for i, j in enumerate(jobs) if i not in served]
 
     def _finish(self, model: AudioModel, results: list[tuple[GenerationJob, Result]], seconds: float) -> None:
         """Count these results, then hand them to their requests (metrics first, so a client that

@@ -111,10 +111,6 @@ class RotatingFileHandler(logging.handlers.RotatingFileHandler):
         return not os.path.exists(self.baseFilename) or os.path.isfile(self.baseFilename)
 
 
-def json_formatter() -> JsonFormatter:
-    return OncePerRecordJsonFormatter()
-
-
 def configure_logging(
     level: str = "INFO",
     log_dir: Path | None = Path("logs"),
@@ -132,7 +128,7 @@ def configure_logging(
             logger.removeHandler(handler)
             handler.close()
     context = ContextFilter(tracing=tracing)
-    formatter = json_formatter()  # shared, so each record is serialised once
+    formatter = OncePerRecordJsonFormatter()  # shared, so each record is serialised once
 
     def install(logger: logging.Logger, handler: logging.Handler) -> None:
         handler.setFormatter(formatter)

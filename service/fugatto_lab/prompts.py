@@ -69,8 +69,8 @@ class SynthParams:
     gain: float = 0.7
 
     def as_row(self) -> tuple[float, ...]:
-        # Not dataclasses.astuple: it deep-copies field by field, ~10x slower, on the batch
-        # worker's path for every request.
+        # Not dataclasses.astuple: it deep-copies field by field, ~10x slower, on the request
+        # path (the event loop) for every request.
         return tuple(float(getattr(self, name)) for name in PARAM_NAMES)
 
 

@@ -56,7 +56,6 @@ def test_security_log_is_its_own_file(client, json_logs, tmp_path):
 def test_a_record_is_serialised_once_and_written_identically_everywhere(tmp_path, monkeypatch):
     """stdout, the rotating file (and its rollover check) share one serialisation per record;
     the cached line must not leak into the JSON as a field."""
-    import io
     import logging
 
     from fugatto_lab import logging_setup
