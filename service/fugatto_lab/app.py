@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SpanExporter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from . import __version__
 from .audio import encode_wav
@@ -80,6 +80,53 @@ class ServiceContext:
         start_loading(
             self.state, self.settings.model_path, self.settings.device, self.metrics, self.settings.effective_torch_threads
         )
+
+
+_BODY_SCHEMA = GenerateRequest.model_json_schema()
+_INVALID_INPUT_RESPONSE = {
+    "description": "Invalid input: where and why, never the input itself",
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "required": ["error", "detail"],
+        "properties": {
+            "error": {"const": "validation_error"},
+            "detail": {"type": "array", "items": {"type": "object", "properties": {
+                "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                "msg": {"type": "string"},
+                "type": {"type": "string"},
+            }}},
+        },
+    }}},
+}
+
+
+def _is_json(content_type: str | None) -> bool:
+    """FastAPI's rule for a JSON body: no content type, application/json or application/*+json."""
+    if content_type is None:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _generate_request(request: Request) -> GenerateRequest:
+    """The validated body of ``POST /generate``.
+
+    Parsed and validated in one step by pydantic's JSON parser, not by FastAPI's body
+    parameter (``json.loads``, a content-type parse through ``email.message``, then
+    validation of the Python objects): same decisions on every input the tests send, ~25 us
+    less event-loop CPU per request (bench/results/service.md). Errors go to the same 422
+    handler, located under ``body`` as FastAPI locates them.
+    """
+    if not _is_json(request.headers.get("content-type")):
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "Body must be JSON (application/json)", "type": "content_type"}]
+        )
+    try:
+        return GenerateRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
+        ) from None
 
 
 def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -176,8 +223,14 @@ def create_app(
     async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:
         return unauthorized_response()
 
-    @app.post("/generate", response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
-    async def generate(body: GenerateRequest) -> Response:
+    @app.post(
+        "/generate",
+        response_class=Response,
+        responses={200: {"content": {"audio/wav": {}}}, 422: _INVALID_INPUT_RESPONSE},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}},
+    )
+    async def generate(request: Request) -> Response:
+        body = await _generate_request(request)
         if faults is not None:
             await faults.apply_latency()
             if faults.should_error():
@@ -211,7 +264,8 @@ def create_app(
                     parent_span=span,
                     inject_failure=faults is not None and faults.should_fail_generation(),
                 )
-                pcm, batch_size = await asyncio.wait_for(future, settings.request_timeout_s)
+                async with asyncio.timeout(settings.request_timeout_s):  # cancels the job's future on expiry
+                    pcm, batch_size = await future
             except QueueFullError as exc:
                 return _error(503, "overloaded", str(exc), {"Retry-After": "1"})
             except WorkerUnavailableError as exc:

@@ -111,3 +111,33 @@ def test_unknown_path_is_404_and_docs_are_off(client):
     assert client.get("/nope").status_code == 404
     assert client.get("/docs").status_code == 404
     assert client.get("/generate").status_code == 405
+
+
+def test_errors_are_located_in_the_body(client):
+    detail = client.post("/generate", json={"duration_seconds": 1.0}).json()["detail"]
+    assert detail == [{"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"}]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_body_that_is_not_json_is_422(client, content_type):
+    r = client.post("/generate", content=b'{"prompt": "tone", "duration_seconds": 1.0}',
+                    headers={"content-type": content_type})
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "content_type"
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json; charset=utf-8", "application/vnd.api+json"])
+def test_json_content_types_are_accepted(client, content_type):
+    headers = {} if content_type is None else {"content-type": content_type}
+    r = client.post("/generate", content=b'{"prompt": "tone", "duration_seconds": 0.1}', headers=headers)
+    assert r.status_code == 200, r.text
+
+
+def test_a_generation_slower_than_the_request_timeout_is_503(settings):
+    from dataclasses import replace
+
+    from .conftest import running
+
+    with running(replace(settings, request_timeout_s=0.001)) as slow:
+        r = generate(slow, duration=30.0)  # 480,000 samples: milliseconds of work, never 1 ms
+        assert r.status_code == 503 and r.json()["error"] == "timeout"
+        assert slow.get("/health").json()["status"] == "healthy"
