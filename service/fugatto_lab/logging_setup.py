@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from pythonjsonlogger.core import RESERVED_ATTRS
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from .config import SERVICE_NAME
 
@@ -59,9 +59,14 @@ class ContextFilter(logging.Filter):
         return True
 
 
-class OncePerRecordJsonFormatter(JsonFormatter):
+class OncePerRecordJsonFormatter(OrjsonFormatter):
     """python-json-logger's formatter, serialising each record once however many handlers
     write it.
+
+    Its orjson backend, not the stdlib ``json`` one: the same fields and values, compact and
+    UTF-8, formatted in 5.4 instead of 10.8 us. The access log line is the largest part of the
+    event loop's own work per request: without it the 2-core build box serves 19% more
+    requests per second (bench/results/service.md).
 
     A request's log line goes to stdout and to the rotating file, whose rollover check formats
     the record again: three serialisations of the same record, on the event loop, for every

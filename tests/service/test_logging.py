@@ -59,11 +59,11 @@ def test_a_record_is_serialised_once_and_written_identically_everywhere(tmp_path
     import logging
 
     from fugatto_lab import logging_setup
-    from pythonjsonlogger.json import JsonFormatter
 
+    library_formatter = logging_setup.OncePerRecordJsonFormatter.__mro__[1]  # python-json-logger's
     calls = []
-    original = JsonFormatter.format
-    monkeypatch.setattr(JsonFormatter, "format", lambda self, record: calls.append(record) or original(self, record))
+    original = library_formatter.format
+    monkeypatch.setattr(library_formatter, "format", lambda self, record: calls.append(record) or original(self, record))
     stream = io.StringIO()
     logging_setup.configure_logging("INFO", tmp_path, stream=stream)
     try:
