@@ -27,6 +27,24 @@ def test_ready_is_503_until_the_model_loads(settings):
         assert generate(client).status_code == 200
 
 
+def test_a_loaded_service_freezes_its_heap_and_collects_young_objects_rarely(settings):
+    """After loading, the long-lived heap is frozen and young collections wait for 10,000
+    allocations: request objects in flight are not walked with the GIL held every 700."""
+    import gc
+
+    from fugatto_lab.models import GC_YOUNG_THRESHOLD
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])
+    try:
+        with running(settings) as client:
+            assert client.get("/ready").status_code == 200
+            assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:]) and GC_YOUNG_THRESHOLD >= 2000
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.set_threshold(*before)
+
+
 class ConstantTone(torch.nn.Module):
     sample_rate: int
 
