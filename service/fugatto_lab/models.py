@@ -132,17 +132,12 @@ class BuiltinSynthModel:
         return params.as_row(), voice_key(params.tone_amp, params.noise_amp, params.drop_amp, params.drum_amp)
 
     def generate(self, inputs: list[Any], lengths: list[int], seeds: list[int]) -> Iterator[Finished]:
-        import torch
-
         capacity = pass_capacity(self.device, max(lengths))
         for rows in plan_passes([key for _row, key in inputs], capacity):
-            params = torch.tensor([inputs[r][0] for r in rows], dtype=torch.float32, device=self.device)
             pass_lengths = [lengths[r] for r in rows]
+            # Plain lists: pcm16 makes its tensors itself (see there why).
             pcm = self._scripted(
-                self.module.pcm16,
-                params,
-                torch.tensor(pass_lengths, device=self.device),
-                torch.tensor([seeds[r] for r in rows], dtype=torch.int64, device=self.device),
+                self.module.pcm16, [list(inputs[r][0]) for r in rows], pass_lengths, [seeds[r] for r in rows]
             ).cpu().numpy()
             yield rows, [pcm[i, :n].tobytes() for i, n in enumerate(pass_lengths)]
 
