@@ -113,7 +113,7 @@ async def _generate_request(request: Request) -> GenerateRequest:
 
     Parsed and validated in one step by pydantic's JSON parser, not by FastAPI's body
     parameter (``json.loads``, a content-type parse through ``email.message``, then
-    validation of the Python objects): same decisions on every input the tests send, ~25 us
+    validation of the Python objects): same decisions on every input the tests send, 25-50 us
     less event-loop CPU per request (bench/results/service.md). Errors go to the same 422
     handler, located under ``body`` as FastAPI locates them.
     """
