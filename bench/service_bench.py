@@ -7,8 +7,8 @@
 The service runs as a real subprocess (``python -m fugatto_lab.server``) on free ports; the load
 generator is a minimal keep-alive HTTP/1.1 client (an asyncio protocol on uvloop), so the
 client's own CPU cost stays small (on a 2-core machine client and server still share the CPU:
-numbers are conservative). Each request asks for ``--audio-seconds`` of audio, prompts rotate over four
-kinds of sound, and every request has its own seed.
+numbers are conservative). Each request asks for ``--audio-seconds`` of audio, prompts rotate
+over four kinds of sound, and every request has its own seed.
 """
 
 from __future__ import annotations

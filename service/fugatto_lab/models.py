@@ -135,9 +135,9 @@ class BuiltinSynthModel:
         capacity = pass_capacity(self.device, max(lengths))
         for rows in plan_passes([key for _row, key in inputs], capacity):
             pass_lengths = [lengths[r] for r in rows]
-            # Plain lists: pcm16 makes its tensors itself (see there why).
+            # Plain Python values (the rows stay tuples): pcm16 makes its tensors itself (see there why).
             pcm = self._scripted(
-                self.module.pcm16, [list(inputs[r][0]) for r in rows], pass_lengths, [seeds[r] for r in rows]
+                self.module.pcm16, [inputs[r][0] for r in rows], pass_lengths, [seeds[r] for r in rows]
             ).cpu().numpy()
             yield rows, [pcm[i, :n].tobytes() for i, n in enumerate(pass_lengths)]
 

@@ -233,8 +233,8 @@ class FugattoSynth(nn.Module):
         """[R, num_samples] from per-block [R, blocks] start values and per-sample slopes: sample
         n is start[n // c] + slope[n // c] * (n % c), one multiply-add per sample. Sample n's
         value depends only on its own block, not on num_samples or the other rows, so a request
-        sounds the same in any pass (``interpolate`` scales by (in - 1) / (out - 1) and shifts
-        by an LSB with the pass's length)."""
+        sounds the same in any pass (``nn.functional.interpolate``, used before, scales by
+        (in - 1) / (out - 1), so its output moved by an LSB with the pass's length)."""
         c = self.control_samples
         within = torch.arange(c, device=start.device, dtype=torch.float32)
         segments = torch.addcmul(start.unsqueeze(2), slope.unsqueeze(2), within)
