@@ -13,19 +13,20 @@ Voices, all mixed per request according to :class:`~fugatto_lab.prompts.SynthPar
 * wavetable oscillator (sine/saw/square/triangle partials, band-limited below Nyquist,
   optional vibrato),
 * band-passed noise (FIR filter applied by overlap-save FFT) with a slow swell,
-* sparse resonant impulses (rain drops, crackle),
-* a 16-step drum machine (kick, snare, hi-hat) at the requested tempo, read from tables of
-  each hit's waveform,
+* sparse resonant impulses (rain drops, crackle), filtered in the same FFT as the noise,
+* a 16-step drum machine (kick, snare, hi-hat) at the requested tempo, its hits on a 2 ms
+  grid, read in blocks from tables of each hit's waveform,
 * attack/release envelope, tremolo, peak normalisation.
 
 Slow controls (the oscillator's phase slope, vibrato, the tremolo and swell gain curves) are
 computed every CONTROL_SAMPLES samples and interpolated; only what must be per-sample is. The
 per-sample work is also what batching cannot amortise, so levels are folded into wavetables,
 drum levels and filter kernels, the envelope touches only its ramps, noise is copied out of
-its table in slices, temporaries are updated in place, and lookups use int32 indices.
+its table in slices, drum tables are read 32 samples at a time, drops are drawn per drop
+rather than per sample, temporaries are updated in place, and lookups use int32 indices.
 
-Randomness comes from a counter-based integer hash of (seed, sample index), not from a
-stateful generator: the output of a request depends only on its own prompt, seed and
+Randomness comes from a counter-based integer hash of (seed, sample or drop index), not from
+a stateful generator: the output of a request depends only on its own prompt, seed and
 duration - not on which other requests share its batch, and not on the device.
 """
 
@@ -65,17 +66,19 @@ def _steps_since_hit(pattern: tuple[int, ...]) -> list[int]:
     return out
 
 
-def _drum_tables(sample_rate: int) -> torch.Tensor:
-    """[4, DRUM_TABLE_SIZE] waveforms of the time since a hit: kick, snare envelope (times the
-    noise), snare body, hi-hat envelope (times the high-passed noise). They fade out over their
-    last 10% and end in silence, so a table read past the end is quiet, not a click."""
+def _drum_blocks(sample_rate: int) -> torch.Tensor:
+    """[4, DRUM_TABLE_SIZE / CONTROL_SAMPLES + 1, CONTROL_SAMPLES] waveforms of the time since a
+    hit, in blocks: kick, snare envelope (times the noise), snare body, hi-hat envelope (times
+    the high-passed noise). They fade out over their last 10%, and an all-zero block follows
+    (read for a voice that has not hit yet, or whose hit is older than the table)."""
     tau = torch.arange(DRUM_TABLE_SIZE, dtype=torch.float64) / sample_rate
     kick = torch.sin(2 * math.pi * (50.0 * tau + 100.0 * 0.03 * (1 - torch.exp(-tau / 0.03)))) * torch.exp(-tau / 0.3)
     snare = torch.exp(-tau / 0.07)
     tables = torch.stack([kick, 0.8 * 0.7 * snare, 0.8 * 0.3 * torch.sin(2 * math.pi * 185.0 * tau) * snare,
                           0.4 * torch.exp(-tau / 0.02)])
     fade = torch.clamp((DRUM_TABLE_SIZE - 1 - torch.arange(DRUM_TABLE_SIZE)) / (0.1 * DRUM_TABLE_SIZE), max=1.0)
-    return (tables * fade).float()
+    tables = nn.functional.pad((tables * fade).float(), (0, CONTROL_SAMPLES))
+    return tables.view(4, -1, CONTROL_SAMPLES)
 
 
 def hash_uniform(seeds: torch.Tensor, index: torch.Tensor, stream: int) -> torch.Tensor:
@@ -102,6 +105,17 @@ def _take(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     return x.index_select(0, rows)
 
 
+def _mixed_in(mix: torch.Tensor | None, rows: torch.Tensor, x: torch.Tensor, num_rows: int) -> torch.Tensor:
+    """``mix`` with ``x`` added to its ``rows``. The first voice that every row uses becomes the
+    mix itself (a voice's output is a fresh tensor): no zero-filled buffer to add it to."""
+    if mix is None:
+        if rows.numel() == num_rows:
+            return x
+        mix = torch.zeros((num_rows, x.shape[1]), device=x.device)
+    _add_rows(mix, rows, x)
+    return mix
+
+
 def _add_rows(out: torch.Tensor, rows: torch.Tensor, x: torch.Tensor) -> None:
     """``out[rows] += x`` in place for sorted, distinct row indices."""
     if rows.numel() == out.shape[0]:
@@ -119,8 +133,8 @@ class FugattoSynth(nn.Module):
     """
 
     __constants__ = [
-        "num_params", "max_harmonics", "drop_taps", "fft_block", "noise_mask", "wavetable_size",
-        "drum_table_size", "control_samples",
+        "num_params", "max_harmonics", "drop_taps", "noise_taps", "fft_block", "noise_mask", "wavetable_size",
+        "control_samples",
     ]
 
     def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
@@ -130,6 +144,7 @@ class FugattoSynth(nn.Module):
         self.num_params = NUM_PARAMS
         self.max_harmonics = MAX_HARMONICS
         self.drop_taps = DROP_TAPS
+        self.noise_taps = NOISE_TAPS
         self.fft_block = FFT_BLOCK
         self.noise_mask = (1 << NOISE_TABLE_BITS) - 1
         self.wavetable_size = WAVETABLE_SIZE
@@ -153,17 +168,15 @@ class FugattoSynth(nn.Module):
         )
         self.register_buffer(
             "since_hit",
-            torch.tensor([_steps_since_hit(p) for p in (KICK_PATTERN, SNARE_PATTERN, HAT_PATTERN)], dtype=torch.float32),
+            torch.tensor([_steps_since_hit(p) for p in (KICK_PATTERN, SNARE_PATTERN, HAT_PATTERN)], dtype=torch.int64),
             persistent=False,
         )
-        self.drum_table_size = DRUM_TABLE_SIZE
         self.control_samples = CONTROL_SAMPLES
-        self.register_buffer("drum_tables", _drum_tables(sample_rate), persistent=False)
+        self.register_buffer("drum_blocks", _drum_blocks(sample_rate), persistent=False)
         # White noise is read from a fixed table at a seed-dependent offset: one gather per sample
         # instead of a dozen integer hash ops, and still a pure function of (seed, index).
         table_index = torch.arange(1 << NOISE_TABLE_BITS, dtype=torch.int64)
         self.register_buffer("noise_table", hash_uniform(torch.tensor(0x5EED), table_index, 1) * 2 - 1, persistent=False)
-        self.register_buffer("uniform_table", hash_uniform(torch.tensor(0xD0D0), table_index, 2), persistent=False)
         # First differences of the white noise (a cheap high-pass, for the hi-hat): one lookup.
         self.register_buffer("hiss_table", self.noise_table - torch.roll(self.noise_table, 1), persistent=False)
         # One cycle of each harmonic, [MAX_HARMONICS, WAVETABLE_SIZE]: a row's wavetable is its
@@ -284,8 +297,10 @@ class FugattoSynth(nn.Module):
         n = torch.arange(self.drop_taps, device=freq.device, dtype=torch.float32)
         return torch.exp(-n / (decay.clamp_min(1e-4) * self.sample_rate)) * torch.sin(2 * math.pi * freq * n / self.sample_rate)
 
-    def _filtered(self, signals: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-        """Causal linear convolution of each row with its kernel, by overlap-save.
+    def _spectrum(self, signals: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+        """[R, frames, FFT_BLOCK // 2 + 1]: the rows convolved with their kernels (at most
+        NOISE_TAPS long), in the frequency domain of overlap-save frames; ``_overlap_save``
+        turns it back into samples.
 
         The rows are cut into overlapping FFT_BLOCK-sample frames and all frames of all rows go
         through one short FFT. One long FFT per call would do the same arithmetic, but on CPU
@@ -294,51 +309,119 @@ class FugattoSynth(nn.Module):
         convolution to float rounding; its last bits depend on how many frames the call
         transforms, which is why ``forward`` synthesises each pass at its own length.
         """
-        rows, n = signals.shape[0], signals.shape[-1]
-        history = kernels.shape[-1] - 1
+        n = signals.shape[-1]
+        history = self.noise_taps - 1  # every kernel shares one frame grid: spectra can be added
         hop = self.fft_block - history
         frames = -(-n // hop)
         padded = nn.functional.pad(signals, (history, frames * hop - n))
-        spec = torch.fft.rfft(padded.unfold(1, self.fft_block, hop), n=self.fft_block)
-        spec = spec * torch.fft.rfft(kernels, n=self.fft_block).unsqueeze(1)
-        valid = torch.fft.irfft(spec, n=self.fft_block)[:, :, history:]  # the wrapped-around head is dropped
-        return valid.reshape(rows, frames * hop)[:, :n]
+        spectrum = torch.fft.rfft(padded.unfold(1, self.fft_block, hop), n=self.fft_block)
+        return spectrum.mul_(torch.fft.rfft(kernels, n=self.fft_block).unsqueeze(1))
 
-    def _drums(self, params: torch.Tensor, noise: torch.Tensor, hiss: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    def _overlap_save(self, spectrum: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """[R, num_samples] samples of a ``_spectrum``: each frame's wrapped-around head is dropped."""
+        history = self.noise_taps - 1
+        valid = torch.fft.irfft(spectrum, n=self.fft_block)[:, :, history:]
+        return valid.reshape(spectrum.shape[0], -1)[:, :num_samples]
+
+    def _noise_voices(
+        self, params: torch.Tensor, noise: torch.Tensor, seeds: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """Band-passed noise and resonant drops, levels included, as one FFT convolution.
+
+        Both are filters applied to a signal - the white noise and the train of drop impulses -
+        so their spectra are added before the one inverse FFT (convolution is linear), and each
+        level is folded into its kernel. The swell (a slow LFO of a few seconds) shapes the noise
+        before the band-pass: the same as after it, delayed by the filter's 32 ms.
+        """
+        rows, num_samples = noise.shape[0], noise.shape[1]
+        band_rows = (self._p(params, "noise_amp") > 0).squeeze(1).nonzero().squeeze(1)
+        drop_rows = (self._p(params, "drop_amp") > 0).squeeze(1).nonzero().squeeze(1)
+        spectra: list[torch.Tensor] = []
+        if band_rows.numel() > 0:
+            b = params[band_rows]
+            signal = _take(noise, band_rows)
+            if bool((self._p(b, "swell_depth") > 0).any()):  # skipped when no row uses it
+                signal = signal * self._modulation(self._p(b, "swell_rate_hz"), self._p(b, "swell_depth"), 1.0, num_samples)
+            kernels = self._fir_bandpass(self._p(b, "noise_low_hz"), self._p(b, "noise_high_hz"))
+            spectra.append(self._spectrum(signal, kernels * (self._p(b, "noise_amp") * 4.0)))
+        if drop_rows.numel() > 0:
+            d = params[drop_rows]
+            train = self._drop_train(d, _take(seeds, drop_rows), _take(lengths, drop_rows), num_samples)
+            kernels = self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s"))
+            spectra.append(self._spectrum(train, kernels * self._p(d, "drop_amp")))
+        if len(spectra) == 1:
+            spectrum = spectra[0]
+        elif band_rows.numel() == rows:
+            spectrum = spectra[0]
+            _add_rows(spectrum, drop_rows, spectra[1])
+        else:
+            spectrum = torch.zeros((rows,) + spectra[0].shape[1:], dtype=spectra[0].dtype, device=noise.device)
+            _add_rows(spectrum, band_rows, spectra[0])
+            _add_rows(spectrum, drop_rows, spectra[1])
+        return self._overlap_save(spectrum, num_samples)
+
+    def _drop_train(self, params: torch.Tensor, seeds: torch.Tensor, lengths: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """[R, num_samples] impulses: a drop starts at a sample with probability drop_rate_hz /
+        SAMPLE_RATE, with a strength uniform in [0.3, 1).
+
+        Drawn as the gaps between drops (geometric: the same process as a coin per sample) from
+        the hash of (seed, drop number), so the work is per drop, not per sample. Each row draws
+        enough drops to cover its own length but for a 6-sigma run of short gaps, however long
+        its pass.
+        """
+        rate = (self._p(params, "drop_rate_hz").double() / self.sample_rate).clamp(1e-9, 0.5)
+        expected = rate * lengths.double()
+        draws = torch.ceil(expected + 6 * torch.sqrt(expected) + 8)  # [R, 1]
+        k = torch.arange(int(draws.max()), device=params.device, dtype=torch.int64).unsqueeze(0)
+        u = hash_uniform(seeds, k, 11).double().clamp_max(1 - 1e-9)
+        gaps = torch.floor(torch.log1p(-u) / torch.log1p(-rate)).long() + 1
+        position = torch.cumsum(gaps, dim=1) - 1  # integers: exact on every device
+        keep = (k < draws) & (position < num_samples)
+        strength = torch.where(keep, 0.3 + 0.7 * hash_uniform(seeds, k, 12), 0.0)
+        # Dropped draws all land in one spare column (with strength 0), cut off after.
+        train = torch.zeros((params.shape[0], num_samples + 1), device=params.device)
+        train.scatter_(1, torch.where(keep, position, num_samples), strength)
+        return train[:, :num_samples]
+
+    def _drums(self, params: torch.Tensor, noise: torch.Tensor, hiss: torch.Tensor, num_samples: int) -> torch.Tensor:
         """The 16-step drum machine, levels included (``drum_amp`` times each voice's level).
 
         A hit's sound depends only on the time since the hit, so each voice reads precomputed
-        waveforms (``drum_tables``) at tau = sample index - start of the voice's latest hit. The
-        hit starts are worked out per sixteenth-note step (a few dozen per request), which leaves
-        one int32 lookup of the start and one table read per voice and sample. The hi-hat's
-        high-passed noise is read from a table of the noise's first differences.
+        waveforms (``drum_blocks``) from its latest hit on. Hits start on the control grid
+        (CONTROL_SAMPLES, 2 ms: well below the ~10 ms at which a listener hears a beat early or
+        late), so the time since the latest hit is worked out once per 2 ms block - a few
+        thousand numbers per request - and each voice copies whole 32-sample blocks of its table,
+        where a lookup per sample (and the arithmetic to find the hit) cost three times more.
+        The snare and hi-hat multiply their envelopes by white noise and by its first
+        differences (a cheap high-pass).
         """
+        c = self.control_samples
         rows = params.shape[0]
-        step_samples = self.sample_rate * 60.0 / self._p(params, "bpm") / 4.0  # [R, 1]
-        num_steps = int(torch.ceil(idx.shape[1] / step_samples.min())) + 1
-        steps = torch.arange(num_steps, device=params.device, dtype=torch.float32)
-        # Each row's steps, numbered across the rows so one flat lookup serves the whole pass.
-        first_step = (torch.arange(rows, device=params.device, dtype=torch.int32) * num_steps).unsqueeze(1)
-        step_of_sample = torch.floor(idx / step_samples).int().add_(first_step).reshape(-1)  # [R * N]
+        blocks = (num_samples + c - 1) // c
+        silent = self.drum_blocks.shape[1] - 1  # the all-zero block after each table
+        step_blocks = (self.sample_rate * 60.0 / 4.0 / c) / self._p(params, "bpm").double()  # [R, 1]
+        num_steps = int(torch.ceil(blocks / step_blocks.min())) + 1
+        steps = torch.arange(num_steps, device=params.device, dtype=torch.float64)
+        step_start = torch.ceil(steps * step_blocks).long()  # [R, S]: the first block of each step
+        block = torch.arange(blocks, device=params.device, dtype=torch.int64).expand(rows, blocks).contiguous()
+        step = torch.searchsorted(step_start, block, right=True) - 1  # [R, blocks]: each block's step
+        position = torch.remainder(step, 16)
+        voices: list[torch.Tensor] = []
+        for voice in range(3):
+            hit = step - self.since_hit[voice][position]  # the step of the voice's latest hit
+            since = block - step_start.gather(1, hit.clamp_min(0))
+            since = torch.where(hit >= 0, since, silent).clamp_(max=silent)
+            voices.append(since.reshape(-1))
         level = self._p(params, "drum_amp")
-        kick_tau = self._since_hit(0, steps, step_samples, step_of_sample, idx)
-        out = self._table(0, kick_tau).mul_(level * self._p(params, "kick"))
-        snare_tau = self._since_hit(1, steps, step_samples, step_of_sample, idx)
-        snare = self._table(1, snare_tau).mul_(noise).add_(self._table(2, snare_tau))
+        out = self._blocks(0, voices[0], rows, num_samples).mul_(level * self._p(params, "kick"))
+        snare = self._blocks(1, voices[1], rows, num_samples).mul_(noise).add_(self._blocks(2, voices[1], rows, num_samples))
         out.addcmul_(snare, level * self._p(params, "snare"))
-        hat = self._table(3, self._since_hit(2, steps, step_samples, step_of_sample, idx)).mul_(hiss)
+        hat = self._blocks(3, voices[2], rows, num_samples).mul_(hiss)
         return out.addcmul_(hat, level * self._p(params, "hat"))
 
-    def _since_hit(
-        self, voice: int, steps: torch.Tensor, step_samples: torch.Tensor, step_of_sample: torch.Tensor, idx: torch.Tensor
-    ) -> torch.Tensor:
-        """[R, N] samples since the voice's latest hit, for every sample; the silent table entry
-        before the pattern's first hit."""
-        hit_step = steps - self.since_hit[voice][torch.remainder(steps, 16).long()]  # [S]
-        start = torch.round(hit_step * step_samples).int()  # [R, S], in samples
-        start = torch.where(hit_step >= 0, start, -self.drum_table_size)
-        latest = start.reshape(-1).index_select(0, step_of_sample).view(step_samples.shape[0], -1)
-        return torch.sub(idx, latest).clamp_(max=self.drum_table_size - 1)
+    def _blocks(self, table: int, since: torch.Tensor, rows: int, num_samples: int) -> torch.Tensor:
+        """[rows, num_samples] read from drum table ``table``, a whole block per entry of ``since``."""
+        return self.drum_blocks[table].index_select(0, since).view(rows, -1)[:, :num_samples]
 
     def _read(self, table: torch.Tensor, offsets: torch.Tensor, num_samples: int) -> torch.Tensor:
         """[len(offsets), num_samples]: row r is table[(offsets[r] + i) mod 2^NOISE_TABLE_BITS].
@@ -360,9 +443,6 @@ class FugattoSynth(nn.Module):
                 start = 0
             rows.append(pieces[0] if len(pieces) == 1 else torch.cat(pieces))
         return torch.stack(rows)
-
-    def _table(self, row: int, tau: torch.Tensor) -> torch.Tensor:
-        return self.drum_tables[row].index_select(0, tau.reshape(-1)).view_as(tau)
 
     def forward(self, params: torch.Tensor, lengths: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
         """The whole batch, in the passes the service would run it in (``plan_passes``)."""
@@ -418,10 +498,10 @@ class FugattoSynth(nn.Module):
         keeping per-sample work small)."""
         device = params.device
         num_samples = int(lengths.max())
-        idx = torch.arange(num_samples, device=device, dtype=torch.int32).unsqueeze(0)
         seeds = seeds.to(device=device, dtype=torch.int64).unsqueeze(1)
         lengths = lengths.to(device).unsqueeze(1)
-        mix = torch.zeros((params.shape[0], num_samples), device=device)
+        num_rows = params.shape[0]
+        mix: torch.Tensor | None = None
 
         # Each voice runs only on the rows that use it, so a mixed batch costs the sum of its
         # voices rather than every voice for every row.
@@ -430,7 +510,7 @@ class FugattoSynth(nn.Module):
         if rows.numel() > 0:
             sub_amps = amps[rows]
             num_harmonics = int((sub_amps.abs() > 0).any(dim=0).nonzero().max()) + 1
-            _add_rows(mix, rows, self._tone(params[rows], sub_amps, num_samples, num_harmonics))
+            mix = _mixed_in(mix, rows, self._tone(params[rows], sub_amps, num_samples, num_harmonics), num_rows)
 
         noisy = torch.stack([params[:, self.param_index[n]] for n in ["noise_amp", "drop_amp", "drum_amp"]], dim=1) > 0
         rows = noisy.any(dim=1).nonzero().squeeze(1)
@@ -440,34 +520,21 @@ class FugattoSynth(nn.Module):
             mask = self.noise_mask
             offsets = (hash_uniform(sub_seeds, torch.zeros_like(sub_seeds), 7) * mask).long().view(-1)
             noise = self._read(self.noise_table, offsets, num_samples)
-            # The band-pass and the drops each cost an FFT convolution per row: only the rows
-            # that use them pay it (a drum loop needs the white noise, not its filtered bands).
-            # Their levels are folded into the kernels (convolution is linear).
-            band_rows = (self._p(sub, "noise_amp") > 0).squeeze(1).nonzero().squeeze(1)
-            if band_rows.numel() > 0:
-                b = sub[band_rows]
-                kernels = self._fir_bandpass(self._p(b, "noise_low_hz"), self._p(b, "noise_high_hz"))
-                band = self._filtered(_take(noise, band_rows), kernels * (self._p(b, "noise_amp") * 4.0))
-                if bool((self._p(b, "swell_depth") > 0).any()):  # slow LFO: skipped when no row uses it
-                    band *= self._modulation(self._p(b, "swell_rate_hz"), self._p(b, "swell_depth"), 1.0, num_samples)
-                _add_rows(mix, rows[band_rows], band)
-            drop_rows = (self._p(sub, "drop_amp") > 0).squeeze(1).nonzero().squeeze(1)
-            if drop_rows.numel() > 0:
-                d = sub[drop_rows]
-                u = self._read(self.uniform_table, _take(offsets, drop_rows), num_samples)
-                rate = self._p(d, "drop_rate_hz") / self.sample_rate
-                # A drop where u < rate, its strength spread over 0.3..1 by where u fell.
-                strength = torch.addcmul(torch.full_like(rate, 0.3), u, 0.7 / rate.clamp_min(1e-12))
-                drops = torch.where(u < rate, strength, 0.0)
-                kernels = self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s"))
-                kernels = kernels * self._p(d, "drop_amp")
-                _add_rows(mix, rows[drop_rows], self._filtered(drops, kernels))
+            # Only the rows that use the band or the drops pay their FFT convolution (a drum
+            # loop needs the white noise, not its filtered bands).
+            filtered_rows = noisy[rows, :2].any(dim=1).nonzero().squeeze(1)
+            if filtered_rows.numel() > 0:
+                noise_voices = self._noise_voices(sub[filtered_rows], _take(noise, filtered_rows),
+                                                  _take(sub_seeds, filtered_rows), _take(lengths[rows], filtered_rows))
+                mix = _mixed_in(mix, rows[filtered_rows], noise_voices, num_rows)
             drum_rows = noisy[rows, 2].nonzero().squeeze(1)
             if drum_rows.numel() > 0:
                 hiss = self._read(self.hiss_table, _take(offsets, drum_rows), num_samples)
-                drums = self._drums(sub[drum_rows], _take(noise, drum_rows), hiss, idx)
-                _add_rows(mix, rows[drum_rows], drums)
+                drums = self._drums(sub[drum_rows], _take(noise, drum_rows), hiss, num_samples)
+                mix = _mixed_in(mix, rows[drum_rows], drums, num_rows)
 
+        if mix is None:  # no voice at all: silence
+            mix = torch.zeros((num_rows, num_samples), device=device)
         if bool((self._p(params, "tremolo_depth") > 0).any()):
             depth = self._p(params, "tremolo_depth")
             mix *= self._modulation(self._p(params, "tremolo_rate_hz"), depth, -1.0, num_samples)

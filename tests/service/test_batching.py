@@ -176,12 +176,32 @@ def test_scripted_model_is_bit_identical_to_eager(model):
     assert torch.equal(scripted, FugattoSynth()(params, lengths, seeds))
 
 
-def test_overlap_save_filter_is_a_direct_convolution():
+def test_overlap_save_filters_are_direct_convolutions_summed():
+    """Noise and drops are filtered as one sum of spectra: it must equal the two direct
+    convolutions (kernels of different lengths share one frame grid)."""
     synth = FugattoSynth()
     rng = np.random.default_rng(3)
-    signals = rng.standard_normal((2, 10_000)).astype(np.float32)
-    kernels = rng.standard_normal((2, 1025)).astype(np.float32) / 32
-    out = synth._filtered(torch.from_numpy(signals), torch.from_numpy(kernels)).numpy()
+    signals = rng.standard_normal((2, 2, 10_000)).astype(np.float32)
+    kernels = [rng.standard_normal((2, taps)).astype(np.float32) / 32 for taps in (1025, 512)]
+    spectrum = sum(synth._spectrum(torch.from_numpy(signals[i]), torch.from_numpy(kernels[i])) for i in range(2))
+    out = synth._overlap_save(spectrum, 10_000).numpy()
     for row in range(2):
-        direct = np.convolve(signals[row].astype(np.float64), kernels[row].astype(np.float64))[:10_000]
-        np.testing.assert_allclose(out[row], direct, atol=2e-4)
+        direct = sum(np.convolve(signals[i, row].astype(np.float64), kernels[i][row].astype(np.float64))[:10_000]
+                     for i in range(2))
+        np.testing.assert_allclose(out[row], direct, atol=3e-4)
+
+
+def test_drop_train_is_a_coin_per_sample_and_ignores_its_pass():
+    """Drops are drawn as geometric gaps: about drop_rate_hz per second, strengths in [0.3, 1),
+    and a row's drops do not depend on the pass's length or on the other rows."""
+    synth = FugattoSynth()
+    params = torch.tensor([parse_prompt("rain").as_row()] * 2)
+    n = 30 * SAMPLE_RATE
+    train = synth._drop_train(params, torch.tensor([[5], [6]]), torch.tensor([[n], [n // 3]]), n)
+    rate = parse_prompt("rain").drop_rate_hz
+    count = int((train[0] > 0).sum())
+    assert abs(count - rate * 30) < 4 * (rate * 30) ** 0.5
+    hits = train[train > 0]
+    assert hits.min() >= 0.3 and hits.max() < 1.0
+    alone = synth._drop_train(params[1:], torch.tensor([[6]]), torch.tensor([[n // 3]]), n // 3)
+    assert torch.equal(alone[0], train[1, : n // 3])
