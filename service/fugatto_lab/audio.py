@@ -32,6 +32,6 @@ def wav_header(num_samples: int, sample_rate: int, channels: int = 1, bits: int 
     )
 
 
-def encode_wav(pcm16: bytes, sample_rate: int) -> bytes:
+def encode_wav(pcm16: bytes | memoryview, sample_rate: int) -> bytes:
     """A complete WAV file around little-endian PCM16 mono samples."""
     return wav_header(len(pcm16) // 2, sample_rate) + pcm16

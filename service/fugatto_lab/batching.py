@@ -48,7 +48,7 @@ class GenerationError(RuntimeError):
     """The model failed for this request (or a drill forced it to)."""
 
 
-Result = tuple[bytes, int] | BaseException  # (PCM16 bytes, size of the batch it rode in) or the error
+Result = tuple[memoryview, int] | BaseException  # (PCM16 bytes, size of the batch it rode in) or the error
 
 
 @dataclass
@@ -58,7 +58,7 @@ class GenerationJob:
     num_samples: int
     seed: int
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[tuple[bytes, int]]
+    future: asyncio.Future[tuple[memoryview, int]]
     inject_failure: bool = False
     parent_span: Span | None = None
     enqueued_at: float = field(default_factory=time.perf_counter)
@@ -147,7 +147,7 @@ class BatchWorker:
         *,
         inject_failure: bool = False,
         parent_span: Span | None = None,
-    ) -> asyncio.Future[tuple[bytes, int]]:
+    ) -> asyncio.Future[tuple[memoryview, int]]:
         if not self.alive:
             raise WorkerUnavailableError(f"batch worker is not running: {self.died or 'not started'}")
         loop = asyncio.get_running_loop()
@@ -222,7 +222,7 @@ class BatchWorker:
         returns the jobs still waiting for a pass, oldest first."""
         model = self.state.model
         assert model is not None
-        jobs = [j for j in batch if not j.future.cancelled()]
+        jobs = [j for j in batch if not j.future.done()]  # timed out or cancelled: nobody waits
         forced = [j for j in jobs if j.inject_failure]
         jobs = [j for j in jobs if not j.inject_failure]
         if forced:
