@@ -24,11 +24,11 @@ from opentelemetry.context import Context
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .logging_setup import request_id_var, security_log, user_id_var
+from .logging_setup import ACCESS_LOGGER, request_id_var, security_log, user_id_var
 from .metrics import UNMATCHED_ENDPOINT, ServiceMetrics, normalize_method
 from .tracing import Tracing
 
-log = logging.getLogger("fugatto_lab.access")
+log = logging.getLogger(ACCESS_LOGGER)
 
 _ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _PROBES = frozenset({"/health", "/live", "/ready"})

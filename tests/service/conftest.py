@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from fugatto_lab.app import create_app
 from fugatto_lab.config import Settings
-from fugatto_lab.logging_setup import configure_logging, remove_handlers
+from fugatto_lab.logging_setup import configure_logging, flush_logs, remove_handlers
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -42,10 +42,16 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def json_logs(tmp_path: Path) -> Iterator[Callable[[], list[str]]]:
-    """Install the service's log handlers into tmp_path; returns a reader of the main log file."""
+    """Install the service's log handlers into tmp_path; returns a reader of the main log file
+    (it writes out buffered access lines first)."""
     log_dir = tmp_path / "logs"
     configure_logging("INFO", log_dir, stream=io.StringIO())
-    yield lambda: (log_dir / "fugatto_lab.log").read_text().splitlines()
+
+    def read() -> list[str]:
+        flush_logs()
+        return (log_dir / "fugatto_lab.log").read_text().splitlines()
+
+    yield read
     remove_handlers()
 
 

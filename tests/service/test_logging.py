@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from datetime import datetime
+
+import pytest
 
 from .conftest import generate
 
@@ -82,9 +85,11 @@ def test_a_record_is_serialised_once_and_written_identically_everywhere(tmp_path
     assert json.loads(printed[0])["answer"] == 42
 
 
-def test_log_files_rotate_at_their_size_limit(tmp_path):
+@pytest.mark.parametrize("logger", ["fugatto_lab.test", "fugatto_lab.access"])
+def test_log_files_rotate_at_their_size_limit(tmp_path, logger):
     """The rotating handler keeps each file under max_bytes, keeps the configured backups, and
-    loses no line in between (its rollover check is the cheaper Python 3.13 one)."""
+    loses no line in between, whether its lines are flushed at once or buffered (access lines):
+    it counts the bytes it writes instead of asking the file."""
     import logging
 
     from fugatto_lab import logging_setup
@@ -92,7 +97,7 @@ def test_log_files_rotate_at_their_size_limit(tmp_path):
     logging_setup.configure_logging("INFO", tmp_path, stream=io.StringIO(), max_bytes=2_000, backups=3)
     try:
         for i in range(30):
-            logging.getLogger("fugatto_lab.test").info("line %d", i)
+            logging.getLogger(logger).info("line %d", i)
     finally:
         logging_setup.remove_handlers()
     files = [tmp_path / logging_setup.LOG_FILE, *(tmp_path / f"{logging_setup.LOG_FILE}.{n}" for n in (1, 2, 3))]
@@ -100,3 +105,46 @@ def test_log_files_rotate_at_their_size_limit(tmp_path):
     assert all(0 < f.stat().st_size < 2_000 for f in files)
     kept = [json.loads(x)["message"] for f in reversed(files) for x in f.read_text().splitlines()]
     assert kept == [f"line {i}" for i in range(30 - len(kept), 30)] and len(kept) > 12
+
+
+def test_access_lines_wait_in_the_buffer_at_most_the_flush_interval(tmp_path):
+    """Access lines are left in the streams' buffers; a background thread writes them out within
+    FLUSH_INTERVAL_S though no other line follows."""
+    import logging
+
+    from fugatto_lab import logging_setup
+
+    stream = io.StringIO()
+    logging_setup.configure_logging("INFO", tmp_path, stream=stream)
+    try:
+        logging.getLogger("fugatto_lab.test").info("first")  # flushed at once, arms the interval
+        log_file = tmp_path / logging_setup.LOG_FILE
+        logging.getLogger(logging_setup.ACCESS_LOGGER).info("request completed")
+        assert len(log_file.read_text().splitlines()) == 1  # still buffered
+        deadline = time.monotonic() + 10 * logging_setup.FLUSH_INTERVAL_S
+        while len(log_file.read_text().splitlines()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [json.loads(x)["message"] for x in log_file.read_text().splitlines()] == ["first", "request completed"]
+    finally:
+        logging_setup.remove_handlers()
+
+
+@pytest.mark.parametrize("logger,level", [("fugatto_lab.test", "INFO"), ("fugatto_lab.access", "ERROR")])
+def test_other_lines_flush_at_once_with_the_access_lines_before_them(tmp_path, logger, level):
+    """Any line but an access line below WARNING is written immediately, and the buffered
+    access lines go out with it, in order."""
+    import logging
+
+    from fugatto_lab import logging_setup
+
+    logging_setup.configure_logging("INFO", tmp_path, stream=io.StringIO())
+    try:
+        access = logging.getLogger(logging_setup.ACCESS_LOGGER)
+        logging.getLogger("fugatto_lab.test").info("first")
+        access.info("buffered 1")
+        access.info("buffered 2")
+        logging.getLogger(logger).log(getattr(logging, level), "now")
+        lines = (tmp_path / logging_setup.LOG_FILE).read_text().splitlines()
+        assert [json.loads(x)["message"] for x in lines] == ["first", "buffered 1", "buffered 2", "now"]
+    finally:
+        logging_setup.remove_handlers()
