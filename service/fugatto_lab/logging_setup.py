@@ -201,7 +201,10 @@ class _Flusher:
         with self._lock:
             waiting, self._waiting = self._waiting, set()
         for handler in waiting:
-            handler.flush()
+            try:
+                handler.flush()
+            except (OSError, ValueError):  # its stream was closed meanwhile: nothing left to write
+                pass
 
     def _run(self) -> None:
         while True:

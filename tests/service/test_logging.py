@@ -148,3 +148,23 @@ def test_other_lines_flush_at_once_with_the_access_lines_before_them(tmp_path, l
         assert [json.loads(x)["message"] for x in lines] == ["first", "buffered 1", "buffered 2", "now"]
     finally:
         logging_setup.remove_handlers()
+
+
+def test_a_waiting_handler_whose_stream_was_closed_is_skipped(tmp_path):
+    """The flusher outlives handlers: one whose stream is gone has nothing to write and must
+    not stop the flushing of the others."""
+    import logging
+
+    from fugatto_lab import logging_setup
+
+    stream = (tmp_path / "stdout.log").open("w")  # a real file: flushing it once closed raises
+    logging_setup.configure_logging("INFO", tmp_path, stream=stream)
+    try:
+        logging.getLogger("fugatto_lab.test").info("first")
+        logging.getLogger(logging_setup.ACCESS_LOGGER).info("request completed")  # buffered
+        stream.close()
+        logging_setup.flush_logs()  # must not raise
+        lines = (tmp_path / logging_setup.LOG_FILE).read_text().splitlines()
+        assert [json.loads(x)["message"] for x in lines] == ["first", "request completed"]
+    finally:
+        logging_setup.remove_handlers()
