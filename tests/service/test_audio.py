@@ -72,6 +72,23 @@ def test_output_does_not_depend_on_batch_company():
         assert batch[i, n:].abs().max() == 0 if n < max(lengths) else True
 
 
+def test_noise_and_drop_rows_mix_in_any_combination():
+    """Band noise and drops share one FFT; rows with only one of them (a drop-only row cannot
+    come from a prompt, but the model takes any controls) sound the same alone and together."""
+    from dataclasses import replace
+
+    model = FugattoSynth()
+    rain = parse_prompt("rain on a tin roof")
+    rows = [parse_prompt("wind"), replace(rain, noise_amp=0.0), rain, parse_prompt("drum loop")]
+    params = torch.tensor([r.as_row() for r in rows])
+    lengths = [16000, 12000, 16000, 8000]
+    batch = model(params, torch.tensor(lengths), torch.tensor([1, 2, 3, 4]))
+    for i, n in enumerate(lengths):
+        alone = model(params[i:i + 1], torch.tensor([n]), torch.tensor([i + 1]))[0]
+        assert alone.abs().max() > 0.1
+        assert torch.allclose(alone, batch[i, :n], atol=1e-5)
+
+
 @pytest.mark.parametrize("prompt,field,value", [
     ("low cello drone", "freq_hz", 65.41), ("fast drum loop at 140 bpm", "bpm", 140.0),
     ("fast drum loop", "bpm", 160.0), ("a calm 440 Hz sine tone", "freq_hz", 440.0),
