@@ -150,6 +150,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "max_queue": int(_number(env, "FUGATTO_MAX_QUEUE", 1024, 1, 1_000_000)),
         "device": env.get("FUGATTO_DEVICE", "auto"),
         "torch_threads": int(_number(env, "FUGATTO_TORCH_THREADS", 0, 0, 256)),
+        "request_timeout_s": _number(env, "FUGATTO_REQUEST_TIMEOUT_S", 120.0, 0.1, 3600),
         "faults_enabled": _bool(env, "FUGATTO_FAULTS_ENABLED", False),
         "admin_token": env.get("FUGATTO_ADMIN_TOKEN") or None,
     }

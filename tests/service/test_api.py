@@ -141,3 +141,10 @@ def test_a_generation_slower_than_the_request_timeout_is_503(settings):
         r = generate(slow, duration=30.0)  # 480,000 samples: milliseconds of work, never 1 ms
         assert r.status_code == 503 and r.json()["error"] == "timeout"
         assert slow.get("/health").json()["status"] == "healthy"
+
+
+def test_the_request_timeout_comes_from_the_environment():
+    from fugatto_lab.config import settings_from_env
+
+    assert settings_from_env({}).request_timeout_s == 120.0
+    assert settings_from_env({"FUGATTO_REQUEST_TIMEOUT_S": "7.5"}).request_timeout_s == 7.5

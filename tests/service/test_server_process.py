@@ -70,7 +70,8 @@ def test_cli_refuses_faults_without_token(monkeypatch, capsys):
     remove_handlers()
 
 
-@pytest.mark.parametrize("env", [{"TRACING_ENABLED": "maybe"}, {"FUGATTO_MAX_BATCH": "0"}, {"LOG_LEVEL": "LOUD"}])
+@pytest.mark.parametrize("env", [{"TRACING_ENABLED": "maybe"}, {"FUGATTO_MAX_BATCH": "0"}, {"LOG_LEVEL": "LOUD"},
+                                 {"FUGATTO_REQUEST_TIMEOUT_S": "0"}, {"FUGATTO_REQUEST_TIMEOUT_S": "soon"}])
 def test_invalid_environment_is_a_clear_error(monkeypatch, capsys, env):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
