@@ -106,12 +106,12 @@ def _take(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 
 
 def _mixed_in(mix: torch.Tensor | None, rows: torch.Tensor, x: torch.Tensor, num_rows: int) -> torch.Tensor:
-    """``mix`` with ``x`` added to its ``rows``. The first voice that every row uses becomes the
-    mix itself (a voice's output is a fresh tensor): no zero-filled buffer to add it to."""
+    """``mix`` with ``x`` added to its ``rows``. The first part that every row has becomes the
+    sum itself (``x`` is a fresh tensor): no zero-filled buffer to add it to."""
     if mix is None:
         if rows.numel() == num_rows:
             return x
-        mix = torch.zeros((num_rows, x.shape[1]), device=x.device)
+        mix = torch.zeros((num_rows,) + x.shape[1:], dtype=x.dtype, device=x.device)
     _add_rows(mix, rows, x)
     return mix
 
@@ -336,28 +336,20 @@ class FugattoSynth(nn.Module):
         rows, num_samples = noise.shape[0], noise.shape[1]
         band_rows = (self._p(params, "noise_amp") > 0).squeeze(1).nonzero().squeeze(1)
         drop_rows = (self._p(params, "drop_amp") > 0).squeeze(1).nonzero().squeeze(1)
-        spectra: list[torch.Tensor] = []
+        spectrum: torch.Tensor | None = None
         if band_rows.numel() > 0:
             b = params[band_rows]
             signal = _take(noise, band_rows)
             if bool((self._p(b, "swell_depth") > 0).any()):  # skipped when no row uses it
                 signal = signal * self._modulation(self._p(b, "swell_rate_hz"), self._p(b, "swell_depth"), 1.0, num_samples)
             kernels = self._fir_bandpass(self._p(b, "noise_low_hz"), self._p(b, "noise_high_hz"))
-            spectra.append(self._spectrum(signal, kernels * (self._p(b, "noise_amp") * 4.0)))
+            spectrum = _mixed_in(spectrum, band_rows, self._spectrum(signal, kernels * (self._p(b, "noise_amp") * 4.0)), rows)
         if drop_rows.numel() > 0:
             d = params[drop_rows]
             train = self._drop_train(d, _take(seeds, drop_rows), _take(lengths, drop_rows), num_samples)
             kernels = self._drop_kernel(self._p(d, "drop_freq_hz"), self._p(d, "drop_decay_s"))
-            spectra.append(self._spectrum(train, kernels * self._p(d, "drop_amp")))
-        if len(spectra) == 1:
-            spectrum = spectra[0]
-        elif band_rows.numel() == rows:
-            spectrum = spectra[0]
-            _add_rows(spectrum, drop_rows, spectra[1])
-        else:
-            spectrum = torch.zeros((rows,) + spectra[0].shape[1:], dtype=spectra[0].dtype, device=noise.device)
-            _add_rows(spectrum, band_rows, spectra[0])
-            _add_rows(spectrum, drop_rows, spectra[1])
+            spectrum = _mixed_in(spectrum, drop_rows, self._spectrum(train, kernels * self._p(d, "drop_amp")), rows)
+        assert spectrum is not None, "called only for rows with band noise or drops"
         return self._overlap_save(spectrum, num_samples)
 
     def _drop_train(self, params: torch.Tensor, seeds: torch.Tensor, lengths: torch.Tensor, num_samples: int) -> torch.Tensor:
