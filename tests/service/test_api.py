@@ -113,6 +113,31 @@ def test_unknown_path_is_404_and_docs_are_off(client):
     assert client.get("/generate").status_code == 405
 
 
+def test_the_middleware_serves_generate_as_fastapis_route_would(client, settings):
+    """POST /generate skips FastAPI's layers (hot_routes): its answers must be the route's own."""
+    from fastapi.testclient import TestClient
+    from fugatto_lab.app import create_app
+
+    routed_app = create_app(settings)
+    (middleware,) = routed_app.user_middleware
+    middleware.kwargs["hot_routes"] = {}  # before the first request builds the middleware stack
+    bodies = [
+        {"prompt": "a calm 440 Hz sine tone", "duration_seconds": 0.5, "seed": 7},
+        {"prompt": "rain on a tin roof", "duration_seconds": 0.2, "seed": 8},
+        {"prompt": "tone", "duration_seconds": 1.0, "seed": "1"},
+        {"prompt": "tone", "duration_seconds": 31},
+    ]
+    with TestClient(routed_app) as route:
+        assert routed_app.state.svc.state.done_event.wait(30)
+        for body in [*bodies, b"{}"]:
+            kwargs = {"content": body, "headers": {"content-type": "text/plain"}} if body == b"{}" else {"json": body}
+            direct, routed = client.post("/generate", **kwargs), route.post("/generate", **kwargs)
+            assert (direct.status_code, direct.content) == (routed.status_code, routed.content)
+            assert {k: v for k, v in direct.headers.items() if k != "x-request-id"} == {
+                k: v for k, v in routed.headers.items() if k != "x-request-id"}
+            assert direct.status_code in (200, 422)
+
+
 def test_errors_are_located_in_the_body(client):
     detail = client.post("/generate", json={"duration_seconds": 1.0}).json()["detail"]
     assert detail == [{"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"}]
