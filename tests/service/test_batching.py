@@ -33,10 +33,12 @@ def worker(model: BuiltinSynthModel) -> Iterator[BatchWorker]:
     w.stop()
 
 
-def submit_all(worker: BatchWorker, count: int, seconds: float) -> list[tuple[bytes, int]]:
+def submit_all(
+    worker: BatchWorker, count: int, seconds: float, kinds: list[str] = PROMPTS
+) -> list[tuple[bytes, int]]:
     model = worker.state.model
     assert model is not None
-    prompts = [PROMPTS[i % 4] for i in range(count)]
+    prompts = [kinds[i % len(kinds)] for i in range(count)]
 
     async def run() -> list[tuple[bytes, int]]:
         futures = [worker.submit(p, model.encode(p), int(seconds * SAMPLE_RATE), i) for i, p in enumerate(prompts)]
@@ -48,7 +50,7 @@ def submit_all(worker: BatchWorker, count: int, seconds: float) -> list[tuple[by
 def test_concurrent_requests_share_one_batch(worker):
     worker.stats.last_batch_size = 8  # as under load: wait (up to max_wait) for all eight
     worker.start()
-    results = submit_all(worker, 8, 0.25)
+    results = submit_all(worker, 8, 0.25, ["a calm 440 Hz sine tone", "low cello drone"])  # like requests
     assert [size for _pcm, size in results] == [8] * 8
     assert worker.stats.batches == 1 and worker.stats.generations == 8
     assert [len(pcm) for pcm, _size in results] == [2 * 4000] * 8
@@ -73,13 +75,13 @@ def test_each_pass_serves_the_oldest_request_and_its_like(worker, monkeypatch):
         expected.append(first)
         waiting = [w for w in waiting if w not in first]
     assert passes == expected and len(passes) > 1
-    assert passes[0][0] == 0 and [len(p) for p in passes] == [4, 4]  # the tones; then rain and drums fit one pass
+    assert passes[0][0] == 0 and [len(p) for p in passes] == [4, 2, 2]  # the tones, the rain, the drums
     assert [size for _pcm, size in results] == [len(p) for i in range(8) for p in passes if i in p]
 
 
 def test_plan_passes_keeps_like_with_like_oldest_first():
     tone, noise, drums = 1, 2, 4
-    assert plan_passes([drums, tone, drums, noise], 8) == [[0, 1, 2, 3]]  # it fits: one mixed pass
+    assert plan_passes([drums, tone, drums, noise], 8) == [[0, 2], [1], [3]]  # like rows, though all fit
     assert plan_passes([drums, tone, drums, noise], -1) == [[0, 1, 2, 3]]  # a GPU: no limit
     assert plan_passes([noise, tone, noise, drums, noise, tone], 2) == [[0, 2], [4], [3], [1, 5]]
     assert plan_passes([tone] * 5, 2) == [[0, 1], [2, 3], [4]]
