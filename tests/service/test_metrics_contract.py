@@ -190,16 +190,16 @@ def test_fast_exposition_matches_prometheus_client(client):
 
 
 def test_metrics_http_server_serves_the_exposition(client):
-    import httpx
+    import httpx2
     from fugatto_lab.metrics import start_metrics_server
 
     server = start_metrics_server(client.app.state.svc.metrics, "127.0.0.1", 0)
     try:
         port = server.server_address[1]
-        r = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        r = httpx2.get(f"http://127.0.0.1:{port}/metrics")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=0.0.4")
         assert "fugatto_active_models 1.0" in r.text
-        assert httpx.get(f"http://127.0.0.1:{port}/other").status_code == 404
+        assert httpx2.get(f"http://127.0.0.1:{port}/other").status_code == 404
     finally:
         server.shutdown()
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from fugatto_lab.server import main
 
@@ -21,13 +21,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _poll(url: str, want: int, deadline: float) -> httpx.Response:
+def _poll(url: str, want: int, deadline: float) -> httpx2.Response:
     while True:
         try:
-            r = httpx.get(url, timeout=1)
+            r = httpx2.get(url, timeout=1)
             if r.status_code == want:
                 return r
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} did not answer {want} in time")
@@ -45,9 +45,9 @@ def test_server_starts_serves_and_exposes_metrics(tmp_path: Path):
         _poll(f"http://127.0.0.1:{port}/live", 200, started + 15)
         live_after = time.monotonic() - started
         _poll(f"http://127.0.0.1:{port}/ready", 200, started + 30)
-        r = httpx.post(f"http://127.0.0.1:{port}/generate", json={"prompt": "bell", "duration_seconds": 0.2})
+        r = httpx2.post(f"http://127.0.0.1:{port}/generate", json={"prompt": "bell", "duration_seconds": 0.2})
         assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
-        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        text = httpx2.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         assert 'fugatto_requests_total{endpoint="/generate",method="POST",status="200"} 1.0' in text
         assert "fugatto_active_models 1.0" in text
         assert live_after < 5, f"/live took {live_after:.1f}s"
