@@ -301,12 +301,17 @@ def create_app(
     async def serve_generate(scope: Scope, receive: Receive, send: Send) -> None:
         """``POST /generate`` as the middleware serves it: the route above, minus FastAPI's
         layers around it. The route stays the API's declaration (the OpenAPI document, 405 for
-        other methods, the route label); this adds back the one of those layers it needs."""
+        other methods, the route label). The one layer it needs back is the exception handling:
+        an exception the app has a handler for gets that handler's response (the handlers here,
+        and FastAPI's defaults, are all async), any other reaches the middleware's 500."""
         request = Request(scope, receive)
         try:
             response = await generate(request)
-        except RequestValidationError as exc:
-            response = await invalid_input(request, exc)
+        except Exception as exc:
+            handler = next((app.exception_handlers[c] for c in type(exc).__mro__ if c in app.exception_handlers), None)
+            if handler is None:
+                raise
+            response = await handler(request, exc)
         await response(scope, receive, send)
 
     @app.get("/health")
