@@ -28,14 +28,14 @@ def _fail(lines: list[str], code: int) -> typer.Exit:
 
 
 def _load(spec: Path):
-    from stackgen.errors import SpecError
+    from stackgen.errors import SpecError, one_line
     from stackgen.resolve import load_stack
 
     try:
         return load_stack(spec)
     except SpecError as exc:
         raise _fail([str(p) for p in exc.problems]
-                    + [f"{len(exc.problems)} problem(s) in {spec}; nothing was written"], EXIT_BAD_INPUT) from None
+                    + [f"{len(exc.problems)} problem(s) in {one_line(str(spec))}; nothing was written"], EXIT_BAD_INPUT) from None
 
 
 def _render(spec: Path):
@@ -48,10 +48,13 @@ def _render(spec: Path):
 @app.command()
 def render(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
     """Render every generated file from the spec into --out (atomically)."""
-    from stackgen.write import write_tree
+    from stackgen.write import OutputError, write_tree
 
     _, artifacts = _render(spec)
-    write_tree(out, artifacts)
+    try:
+        write_tree(out, artifacts, protected=[spec])
+    except OutputError as exc:
+        raise _fail([str(exc)], EXIT_BAD_INPUT) from None
     typer.echo(f"rendered {len(artifacts)} files into {out}")
 
 
@@ -61,10 +64,13 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
     import tempfile
 
     from stackgen.checks import run_validators
-    from stackgen.write import drift, write_tree
+    from stackgen.write import OutputError, drift, write_tree
 
     stack, artifacts = _render(spec)
-    problems = drift(out, artifacts).lines(out.as_posix())
+    try:
+        problems = drift(out, artifacts).lines(out.as_posix())
+    except OutputError as exc:
+        raise _fail([str(exc)], EXIT_BAD_INPUT) from None
     with tempfile.TemporaryDirectory(prefix="stackgen-check-") as tmp:
         root = Path(tmp) / "generated"
         write_tree(root, artifacts)
@@ -77,10 +83,13 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
 @app.command()
 def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
     """Show, as a unified diff, what `render` would change in --out. Exit 1 when it would change anything."""
-    from stackgen.write import unified_diff
+    from stackgen.write import OutputError, unified_diff
 
     _, artifacts = _render(spec)
-    text = unified_diff(out, artifacts, out.as_posix())
+    try:
+        text = unified_diff(out, artifacts, out.as_posix(), protected=[spec])
+    except OutputError as exc:
+        raise _fail([str(exc)], EXIT_BAD_INPUT) from None
     sys.stdout.write(text)
     if text:
         raise typer.Exit(EXIT_CHECK_FAILED)

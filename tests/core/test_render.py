@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stackgen import render as render_module
+from stackgen.artifact import Artifact
 from stackgen.resolve import load_stack
 from stackgen.write import read_tree, write_tree
 
@@ -57,10 +58,11 @@ def test_failed_render_leaves_previous_output(root: Path, tmp_path: Path, monkey
 
 def test_files_no_longer_produced_are_removed(root: Path, tmp_path: Path):
     out = tmp_path / "generated"
-    (out / "prometheus" / "rules").mkdir(parents=True)
+    artifacts = render_module.render_stack(load_stack(root / "stack.yaml"))
+    write_tree(out, [*artifacts, Artifact("prometheus/rules/removed-service-alerts.yml", "groups: []\n")])
     stale = out / "prometheus" / "rules" / "removed-service-alerts.yml"
-    stale.write_text("groups: []\n")
-    write_tree(out, render_module.render_stack(load_stack(root / "stack.yaml")))
+    assert stale.exists()
+    write_tree(out, artifacts)
     assert not stale.exists()
     assert (out / "prometheus" / "prometheus.yml").exists()
 
