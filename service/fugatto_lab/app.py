@@ -28,7 +28,7 @@ from . import __version__
 from .audio import encode_wav
 from .batching import BatchWorker, GenerationError, QueueFullError, WorkerUnavailableError
 from .config import Settings
-from .faults import FaultInjector, Unauthorized, build_router, unauthorized_response
+from .faults import FaultInjector, Unauthorized, add_routes, unauthorized_response
 from .gpu import NvmlReader
 from .health import HealthChecker, utc_now
 from .logging_setup import security_log
@@ -218,7 +218,7 @@ def create_app(
             "rejected invalid input",
             extra={
                 "event": "invalid_input",
-                "path": request.url.path[:256],
+                "path": request.url.path,
                 "http_method": request.method,
                 "client_ip": request.client.host if request.client else None,
                 "errors": [f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in errors][:10],
@@ -344,7 +344,7 @@ def create_app(
 
     if faults is not None:
         assert settings.admin_token is not None  # enforced by Settings.validate
-        app.include_router(build_router(faults, settings.admin_token))
+        add_routes(app, faults, settings.admin_token)
 
     # Outermost: the request id, server span, metrics and access log cover everything inside.
     app.add_middleware(

@@ -77,6 +77,10 @@ class Settings:
     max_queue: int = 1024
     torch_threads: int = 0  # 0 = auto: half the cores, so the event loop keeps one
     request_timeout_s: float = 120.0
+    # How long a client may take to send a whole request (line, headers and body), and how large its
+    # request line and headers may be: past either the connection is closed (protocol.py).
+    read_timeout_s: float = 10.0
+    max_header_bytes: int = 64 * 1024
     max_body_bytes: int = 16 * 1024
     log_level: str = "INFO"
     log_dir: Path = Path("logs")
@@ -151,6 +155,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "device": env.get("FUGATTO_DEVICE", "auto"),
         "torch_threads": int(_number(env, "FUGATTO_TORCH_THREADS", 0, 0, 256)),
         "request_timeout_s": _number(env, "FUGATTO_REQUEST_TIMEOUT_S", 120.0, 0.1, 3600),
+        "read_timeout_s": _number(env, "FUGATTO_READ_TIMEOUT_S", 10.0, 0.1, 3600),
+        "max_header_bytes": int(_number(env, "FUGATTO_MAX_HEADER_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024)),
         "faults_enabled": _bool(env, "FUGATTO_FAULTS_ENABLED", False),
         "admin_token": env.get("FUGATTO_ADMIN_TOKEN") or None,
     }

@@ -1,4 +1,4 @@
-"""Fault injection for alerting drills (issue 6): errors, latency and model failures on demand.
+"""Fault injection for alerting drills: errors, latency and model failures on demand.
 
 The routes exist only when ``FUGATTO_FAULTS_ENABLED=true`` and always need the bearer token in
 ``FUGATTO_ADMIN_TOKEN``; the service refuses to start with the flag on and no token. Every
@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -86,7 +86,10 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def build_router(injector: FaultInjector, admin_token: str) -> APIRouter:
+def add_routes(app: FastAPI, injector: FaultInjector, admin_token: str) -> None:
+    """``/admin/faults`` on the app itself, not through an included ``APIRouter``: the middleware
+    labels a request's metrics with its route's path template, and FastAPI includes a router as one
+    route with no path of its own, so every admin request would count as ``unmatched``."""
     expected = admin_token.encode()
 
     def require_admin(request: Request) -> None:
@@ -105,13 +108,13 @@ def build_router(injector: FaultInjector, admin_token: str) -> APIRouter:
             )
             raise Unauthorized()
 
-    router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
+    admin = [Depends(require_admin)]
 
-    @router.get("/faults")
+    @app.get("/admin/faults", dependencies=admin)
     def get_faults() -> FaultConfig:
         return injector.config
 
-    @router.post("/faults")
+    @app.post("/admin/faults", dependencies=admin)
     def set_faults(config: FaultConfig, request: Request) -> FaultConfig:
         injector.set(config)
         security_log().warning(
@@ -120,13 +123,11 @@ def build_router(injector: FaultInjector, admin_token: str) -> APIRouter:
         )
         return config
 
-    @router.delete("/faults")
+    @app.delete("/admin/faults", dependencies=admin)
     def clear_faults(request: Request) -> FaultConfig:
         injector.clear()
         security_log().warning("fault injection cleared", extra={"event": "faults_cleared", "client_ip": _client(request)})
         return injector.config
-
-    return router
 
 
 class Unauthorized(Exception):

@@ -44,6 +44,12 @@ SECURITY_LOG_FILE = "security.log"
 _FIELDS = ["timestamp", "levelname", "name", "message", "module", "funcName", "lineno"]
 _RENAME = {"levelname": "level", "name": "logger", "funcName": "function", "lineno": "line"}
 _MARK = "_fugatto_handler"
+# The most characters of one logged string kept (half from its start, half from its end), so one
+# hostile request (a 60 KB path) makes one short line, not a line that rotates the log away; a
+# traceback keeps more.
+FIELD_MAX_CHARS = 1024
+TRACE_MAX_CHARS = 8192
+_TRACE_FIELDS = frozenset({"exc_info", "stack_info"})
 
 
 class ContextFilter(logging.Filter):
@@ -106,6 +112,29 @@ class OncePerRecordJsonFormatter(OrjsonFormatter):
         line = super().format(record)
         record.__dict__[self._CACHE] = (self, line)
         return line
+
+    def serialize_log_record(self, log_data: dict[str, object]) -> str:
+        line = super().serialize_log_record(log_data)
+        # No value is longer than its line, so a short line needs no look at its values: one
+        # len() per record, and the capping walk only for the rare long one.
+        if len(line) <= FIELD_MAX_CHARS:
+            return line
+        capped = {k: _cap(v, TRACE_MAX_CHARS if k in _TRACE_FIELDS else FIELD_MAX_CHARS) for k, v in log_data.items()}
+        return super().serialize_log_record(capped)
+
+
+def _cap(value: object, limit: int) -> object:
+    """``value`` with every string in it cut to ``limit`` characters around a visible marker."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        keep = limit // 2
+        return f"{value[:keep]}...[{len(value) - 2 * keep} chars truncated]...{value[-keep:]}"
+    if isinstance(value, list | tuple):
+        return [_cap(item, limit) for item in value]
+    if isinstance(value, dict):
+        return {k: _cap(v, limit) for k, v in value.items()}
+    return value
 
 
 class _BufferedLines:

@@ -179,7 +179,7 @@ class ObservabilityMiddleware:
                     extra={
                         "method": normalize_method(method),
                         "endpoint": endpoint,
-                        "path": scope["path"][:256],
+                        "path": scope["path"],
                         "status": status,
                         "duration": round(duration, 6),
                     },

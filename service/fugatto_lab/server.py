@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import create_app
     from .metrics import start_metrics_server
+    from .protocol import bounded_http_protocol
 
     app = create_app(settings)
     metrics = app.state.svc.metrics
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=bounded_http_protocol(settings.read_timeout_s, settings.max_header_bytes),
+        ws="none",  # the service has no WebSocket routes; an upgrade request is answered as plain HTTP
     )
     server = uvicorn.Server(config)
     server.run()
