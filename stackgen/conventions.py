@@ -34,7 +34,11 @@ def alert_tests_file(service_name: str) -> str:
 
 
 def header(spec_name: str) -> str:
-    return HEADER.format(spec=spec_name)
+    """The DO-NOT-EDIT line; a spec file name with a line break or control character is shown quoted and
+    escaped, so the header stays one comment line and no name can add lines to a generated file."""
+    from stackgen.quoting import one_line
+
+    return HEADER.format(spec=one_line(spec_name))
 
 
 # --- deployment targets (compose, kubernetes) ------------------------------------------------

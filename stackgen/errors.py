@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def one_line(text: str) -> str:
+    """`text` with every non-printable character (newlines, NUL, line separators, bidi controls) as a
+    Python escape: a spec's keys, values and file name reach messages, and must not forge lines."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     file: str
@@ -14,8 +22,12 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        from stackgen.secret_scan import redact  # imports this module
+
+        where = f"{one_line(self.file)}:{self.line}:{self.col}"
+        # Messages quote rejected input, which may hold a credential: stderr ends up in CI logs.
+        message = one_line(redact(self.message))
+        return f"{where}: {one_line(redact(self.path))}: {message}" if self.path else f"{where}: {message}"
 
 
 class SpecError(Exception):

@@ -7,6 +7,9 @@ compare annotations exactly, and a prediction we cannot make would be a test we 
     {{ $labels.NAME }}   {{ $value }}   {{ $value | humanize }}   {{ $value | humanize1024 }}
     {{ $value | humanizePercentage }}   {{ $value | humanizeDuration }}
 
+Trim markers (`{{- ` and ` -}}`) are honoured as Go's lexer does. Alert labels and links that stackgen
+keeps literal refuse `{{` outright (check_static): Prometheus expands those too.
+
 The formatting functions mirror prometheus/template/template.go (v2.42).
 """
 
@@ -14,40 +17,83 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
-_ACTION_RE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
-_LABEL_RE = re.compile(r"^\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)$")
-_VALUE_RE = re.compile(r"^\$value(?:\s*\|\s*(humanize|humanize1024|humanizePercentage|humanizeDuration))?$")
+# Go's text/template treats only these as white space, both around action bodies and for trim markers.
+_SPACE = " \t\r\n"
+_S = "[ \t\r\n]*"
+_LABEL_RE = re.compile(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)")
+_VALUE_RE = re.compile(rf"\$value(?:{_S}\|{_S}(humanize|humanize1024|humanizePercentage|humanizeDuration))?")
 
 SUPPORTED = ("{{ $labels.NAME }}, {{ $value }}, and {{ $value | humanize }}, humanize1024, "
              "humanizePercentage or humanizeDuration")
+STATIC = ("Prometheus would expand '{{' here as a Go template, and stackgen keeps this text literal; "
+          "templated text belongs in summary, description or annotations")
+
+
+@dataclass(frozen=True)
+class _Action:
+    body: str
+
+
+def _items(text: str) -> list[str | _Action]:
+    """Literal text and action bodies, with `{{- ` and ` -}}` trimming applied as Go's lexer does.
+
+    Go ends an action at the first `}}` outside a quoted string; the supported actions hold no strings,
+    so any body that ran past one would be rejected anyway.
+    """
+    items: list[str | _Action] = []
+    pos, trim_next = 0, False
+    while (start := text.find("{{", pos)) >= 0:
+        literal = text[pos:start].lstrip(_SPACE) if trim_next else text[pos:start]
+        inner = start + 2
+        if text[inner:inner + 1] == "-" and text[inner + 1:inner + 2] in tuple(_SPACE):
+            literal, inner = literal.rstrip(_SPACE), inner + 2
+        end = text.find("}}", inner)
+        if end < 0:
+            raise ValueError("unclosed action '{{' in template")
+        body = text[inner:end]
+        trim_next = len(body) >= 2 and body[-2] in _SPACE and body[-1] == "-"
+        items += [literal, _Action((body[:-2] if trim_next else body).strip(_SPACE))]
+        pos = end + 2
+    items.append(text[pos:].lstrip(_SPACE) if trim_next else text[pos:])
+    return items
+
+
+def _actions(text: str) -> list[str]:
+    return [item.body for item in _items(text) if isinstance(item, _Action)]
 
 
 def check_template(text: str) -> None:
     """Raise ValueError naming the first action outside the supported subset."""
-    if text.count("{{") != text.count("}}"):
-        raise ValueError("unbalanced '{{' and '}}' in template")
-    for action in _ACTION_RE.findall(text):
-        if not (_LABEL_RE.match(action) or _VALUE_RE.match(action)):
-            raise ValueError(f"unsupported template action {{{{ {action} }}}}: use {SUPPORTED}")
+    for body in _actions(text):
+        if not (_LABEL_RE.fullmatch(body) or _VALUE_RE.fullmatch(body)):
+            raise ValueError(f"unsupported template action {{{{ {body} }}}}: use {SUPPORTED}")
+
+
+def check_static(text: str) -> None:
+    """Raise ValueError when text Prometheus expands (alert labels, URLs) holds a template action."""
+    if "{{" in text:
+        raise ValueError(STATIC)
 
 
 def labels_used(text: str) -> list[str]:
-    return sorted({m.group(1) for a in _ACTION_RE.findall(text) if (m := _LABEL_RE.match(a))})
+    return sorted({m.group(1) for a in _actions(text) if (m := _LABEL_RE.fullmatch(a))})
 
 
 def render(text: str, labels: dict[str, str], value: float) -> str:
-    """Render a template of the supported subset the way Prometheus would."""
-
-    def action(match: re.Match[str]) -> str:
-        body = match.group(1)
-        if label := _LABEL_RE.match(body):
-            return labels.get(label.group(1), "")
-        func = _VALUE_RE.match(body)
-        assert func, body
-        return _FUNCS[func.group(1) or "plain"](value)
-
-    return _ACTION_RE.sub(action, text)
+    """Render a template of the supported subset the way Prometheus would (check_template first)."""
+    out = []
+    for item in _items(text):
+        if isinstance(item, str):
+            out.append(item)
+        elif label := _LABEL_RE.fullmatch(item.body):
+            out.append(labels.get(label.group(1), ""))  # Prometheus sets missingkey=zero
+        elif func := _VALUE_RE.fullmatch(item.body):
+            out.append(_FUNCS[func.group(1) or "plain"](value))
+        else:
+            raise ValueError(f"unsupported template action {{{{ {item.body} }}}}: use {SUPPORTED}")
+    return "".join(out)
 
 
 def _g4(value: float) -> str:

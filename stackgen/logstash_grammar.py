@@ -4,6 +4,12 @@ Written from Logstash's own treetop grammar (logstash-core/lib/logstash/config/g
 sections input/filter/output holding plugin blocks and if / else if / else branches; attributes
 `name => value` whose values are strings, numbers, barewords, arrays, hashes or plugins (codecs);
 conditions with comparisons, regexp matches, `in` / `not in`, `!`, parentheses and and/or/xor/nand.
+
+Strings, regexps, comments and white space are read exactly as Logstash reads them without
+`config.support_escapes`: a backslash escapes only the closing quote (and stays in the value), any other
+character, newlines included, stands for itself. So `"a\\\\"` does not end where it seems to, and a
+value written with JSON escapes parses but means something else; the renderer quotes with
+stackgen.quoting, and `_unquote` gives back exactly what Logstash would.
 """
 
 from __future__ import annotations
@@ -65,12 +71,12 @@ REGEXP_OP: "=~" | "!~"
 SELECTOR.2: /(\[[^\[\],"'\s][^\[\],"']*\])+/
 NAME: /[A-Za-z0-9_@-]+/
 NUMBER.2: /-?[0-9]+(\.[0-9]+)?(?![A-Za-z_@-])/
-DQ_STRING: /"(\\.|[^"\\])*"/
-SQ_STRING: /'(\\.|[^'\\])*'/
-REGEX: /\/(\\.|[^\/\\\n])*\//
-COMMENT: /#[^\n]*/
+DQ_STRING: /"(?:[^"\\]|\\["]|\\(?!"))*"/
+SQ_STRING: /'(?:[^'\\]|\\[']|\\(?!'))*'/
+REGEX: /[\/](?:[^\/\\]|\\[\/]|\\(?![\/]))*[\/]/
+COMMENT: /#[^\r\n]*/
+WS: /[ \t\r\n]+/
 
-%import common.WS
 %ignore WS
 %ignore COMMENT
 """
@@ -151,13 +157,19 @@ def _unquote(token: Token) -> str:
 
 def fields_read(tree: Tree) -> list[FieldRead]:
     """Fields the pipeline reads: selectors in conditions, `%{field}` references in strings, and the
-    field-naming attributes of the filters we emit (mutate convert, date match, json source)."""
+    field-naming attributes of the filters we emit (mutate convert, date match, json source).
+
+    A string in a condition is compared as written (Logstash formats only plugin settings), so a
+    `%{...}` there is text, not a field read.
+    """
+    literal = {id(s) for branch in tree.iter_subtrees() if branch.data in ("if_block", "else_if_block")
+               for s in branch.children[0].iter_subtrees() if isinstance(branch.children[0], Tree)}
     reads: list[FieldRead] = []
     for node in tree.iter_subtrees():
         if node.data == "selector":
             token = node.children[0]
             reads.append(FieldRead(_top(token), str(token), token.line))
-        elif node.data == "string":
+        elif node.data == "string" and id(node) not in literal:
             token = node.children[0]
             for match in _SPRINTF.finditer(_unquote(token)):
                 reads.append(FieldRead(_top(match.group(1)), match.group(0), token.line))

@@ -1,15 +1,16 @@
 """A short string that a regular expression matches in full, for synthesizing test series.
 
 Prometheus anchors label regexes, so `status=~"5.."` needs a value like "500". We walk Python's
-parse tree and take the smallest choice at each node; the result is verified with re.fullmatch.
+parse tree and take the smallest choice at each node; the result is verified with RE2, the engine
+Prometheus and Alertmanager use, since Python's parser reads a few RE2 patterns differently.
 """
 
 from __future__ import annotations
 
-import re
-
 # Python's own regex parser (re._parser since 3.11, the minimum this project supports).
 import re._parser as _parser
+import warnings
+from re import error as _PythonRegexError
 from re._constants import (
     ANY,
     AT,
@@ -25,6 +26,8 @@ from re._constants import (
     SUBPATTERN,
 )
 
+from stackgen.spec.types import regex_fullmatch
+
 _CATEGORY_SAMPLES = {"CATEGORY_DIGIT": "0", "CATEGORY_WORD": "a", "CATEGORY_SPACE": " ",
                      "CATEGORY_NOT_DIGIT": "a", "CATEGORY_NOT_WORD": "-", "CATEGORY_NOT_SPACE": "a"}
 
@@ -32,10 +35,12 @@ _CATEGORY_SAMPLES = {"CATEGORY_DIGIT": "0", "CATEGORY_WORD": "a", "CATEGORY_SPAC
 def example(pattern: str) -> str | None:
     """A string fully matching `pattern`, or None when this simple walk cannot build one."""
     try:
-        text = _walk(_parser.parse(pattern))
-    except (ValueError, KeyError, IndexError):
+        with warnings.catch_warnings():  # Python's notes on RE2 syntax it reads otherwise ("nested set")
+            warnings.simplefilter("ignore")
+            text = _walk(_parser.parse(pattern))
+    except (ValueError, KeyError, IndexError, _PythonRegexError):
         return None
-    return text if re.fullmatch(pattern, text) else None
+    return text if regex_fullmatch(pattern, text) else None
 
 
 def _walk(items) -> str:

@@ -12,6 +12,7 @@ from stackgen.errors import Problem, SpecError
 from stackgen.gotemplate import labels_used
 from stackgen.promql import result_labels
 from stackgen.resolve_observability import check_observability
+from stackgen.secret_scan import check_secrets
 from stackgen.slo_checks import check_slos
 from stackgen.spec.alertmanager import Route
 from stackgen.spec.alerts import ErrorRatioAlert, LatencyQuantileAlert, RawAlert, Selector, ThresholdAlert
@@ -61,6 +62,7 @@ def check_references(spec: Spec, positions: Positions) -> Iterator[Problem]:
     yield from check_deploy(spec, positions)
     yield from check_observability(spec, positions)
     yield from check_slos(spec, positions)
+    yield from check_secrets(spec, positions)
 
 
 def _unique(positions: Positions, paths: list[Path_], names: list[str], what: str) -> Iterator[Problem]:

@@ -9,6 +9,7 @@ import yaml
 from stackgen import conventions as names
 from stackgen.checks import Finding
 from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
+from stackgen.quoting import alertmanager_matcher
 from stackgen.resolve import Stack
 
 
@@ -25,7 +26,7 @@ def validate(root: Path, stack: Stack) -> list[Finding]:
     tests_file = root / names.ALERTMANAGER_ROUTE_TESTS
     cases = yaml.safe_load(tests_file.read_text())["tests"] if tests_file.exists() else []
     for case in cases:
-        labels = [f"{k}={v}" for k, v in sorted(case["labels"].items())]
+        labels = [alertmanager_matcher(k, v) for k, v in sorted(case["labels"].items())]
         expected = ",".join(case["receivers"])
         result = run([amtool, "config", "routes", "test", f"--config.file={config}",
                       f"--verify.receivers={expected}", *labels], cwd=root)

@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from stackgen.spec.types import Duration, LabelName, Matcher, Port, SecretRef, StrictModel
+from stackgen.spec.types import (
+    ContainerHost,
+    Duration,
+    HttpUrl,
+    LabelName,
+    Matcher,
+    Port,
+    PositiveDuration,
+    SecretRef,
+    StrictModel,
+    host_port,
+)
 
 ReceiverName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")]
 
 
+def _group_by_label(label: str) -> str:
+    if label != "..." and not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label):
+        raise ValueError(f"{label!r} is not a label name (letters, digits and '_', not first a digit) "
+                         "nor '...' (group by every label)")
+    return label
+
+
+def _group_by(labels: list[str]) -> list[str]:
+    # Alertmanager refuses both at load time, naming neither the route nor the spec line.
+    if "..." in labels and len(labels) > 1:
+        raise ValueError("'...' groups by every label and stands alone: drop the other labels")
+    if duplicates := sorted({label for label in labels if labels.count(label) > 1}):
+        raise ValueError(f"label {duplicates[0]!r} is listed twice")
+    return labels
+
+
+GroupBy = Annotated[list[Annotated[str, AfterValidator(_group_by_label)]], AfterValidator(_group_by)]
+
+
 class Smtp(StrictModel):
-    smarthost: Annotated[str, Field(pattern=r"^[^\s:]+:\d+$", description="host:port")]
+    smarthost: Annotated[str, Field(pattern=r"^[^\s:]+:\d+$", description="host:port"), AfterValidator(host_port)]
     from_: str = Field(alias="from")
     auth_username: str | None = None
     auth_password: SecretRef | None = None
@@ -40,7 +71,7 @@ class SlackConfig(StrictModel):
 
 
 class WebhookConfig(StrictModel):
-    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    url: HttpUrl
     send_resolved: bool = True
     max_alerts: int = Field(0, ge=0)
 
@@ -63,19 +94,19 @@ class Route(StrictModel):
     receiver: ReceiverName | None = Field(None, description="inherited from the parent route when absent")
     matchers: list[Matcher] = Field(default_factory=list)
     continue_: bool = Field(False, alias="continue")
-    group_by: list[str] | None = None
+    group_by: GroupBy | None = None
     group_wait: Duration | None = None
-    group_interval: Duration | None = None
-    repeat_interval: Duration | None = None
+    group_interval: PositiveDuration | None = None
+    repeat_interval: PositiveDuration | None = None
     routes: list[Route] = Field(default_factory=list)
 
 
 class RootRoute(StrictModel):
     receiver: ReceiverName
-    group_by: list[str] = Field(default_factory=lambda: ["alertname"])
+    group_by: GroupBy = Field(default_factory=lambda: ["alertname"])
     group_wait: Duration = Duration(30_000)
-    group_interval: Duration = Duration(300_000)
-    repeat_interval: Duration = Duration(14_400_000)
+    group_interval: PositiveDuration = Duration(300_000)
+    repeat_interval: PositiveDuration = Duration(14_400_000)
     routes: list[Route] = Field(default_factory=list)
 
 
@@ -87,7 +118,7 @@ class InhibitRule(StrictModel):
 
 class Alertmanager(StrictModel):
     image: str = "prom/alertmanager:v0.25.0"
-    host: str = "alertmanager"
+    host: ContainerHost = "alertmanager"
     port: Port = 9093
     global_: Global = Field(default_factory=Global, alias="global")
     route: RootRoute

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import promql_parser
 from pydantic import Field, field_validator
 
 from stackgen.spec.types import (
     RESERVED_ANNOTATIONS,
     AlertName,
     AlertText,
+    AlertUrl,
+    AnnotationText,
     Duration,
     LabelName,
     Matcher,
     MetricName,
+    PositiveDuration,
     Severity,
+    StaticText,
     StrictModel,
     reject_reserved,
 )
@@ -33,9 +38,9 @@ class AlertBase(StrictModel):
     for_: Duration = Field(Duration(0), alias="for", description="how long the condition must hold")
     summary: AlertText = Field(description="one plain sentence; shown as the notification title")
     description: AlertText = Field(description="what is happening, templated with {{ $value }} / {{ $labels.x }}")
-    runbook_url: Annotated[str, Field(pattern=r"^https?://\S+$")]
-    labels: dict[LabelName, str] = Field(default_factory=dict)
-    annotations: dict[LabelName, str] = Field(default_factory=dict)
+    runbook_url: AlertUrl
+    labels: dict[LabelName, StaticText] = Field(default_factory=dict)
+    annotations: dict[LabelName, AnnotationText] = Field(default_factory=dict)
 
     @field_validator("labels")
     @classmethod
@@ -56,7 +61,7 @@ class ErrorRatioAlert(AlertBase):
     bad: Selector
     total: Selector
     threshold: float = Field(gt=0, lt=1, description="ratio of bad to total, e.g. 0.05 for 5%")
-    window: Duration = Duration(300_000)
+    window: PositiveDuration = Duration(300_000)
     by: list[LabelName] = Field(default_factory=list, description="labels kept by the aggregation")
 
 
@@ -67,7 +72,7 @@ class LatencyQuantileAlert(AlertBase):
     histogram: Selector
     quantile: float = Field(gt=0, lt=1)
     threshold: float = Field(gt=0, description="in the histogram's unit (seconds)")
-    window: Duration = Duration(300_000)
+    window: PositiveDuration = Duration(300_000)
     by: list[LabelName] = Field(default_factory=list)
 
 
@@ -100,6 +105,17 @@ class RawAlert(AlertBase):
     tests: list[dict[str, Any]] = Field(
         default_factory=list, description="promtool test_cases entries (input_series, alert_rule_test, ...)"
     )
+
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, expr: str) -> str:
+        # The expression reaches the rule files verbatim (nothing in it is templated), so it must parse as is.
+        try:
+            promql_parser.parse(expr)
+        except (ValueError, RuntimeError) as exc:
+            reason = " ".join(str(exc).split()) or "it does not parse"
+            raise ValueError(f"not valid PromQL: {reason}") from None
+        return expr
 
 
 Alert = Annotated[

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from stackgen.spec.service import Resources
-from stackgen.spec.types import ServiceName, StrictModel
+from stackgen.spec.types import Replicas, ServiceName, StrictModel
 
 K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 LabelValue = Annotated[str, Field(pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", max_length=63)]
@@ -30,8 +30,8 @@ class Compose(StrictModel):
 
 
 class Autoscaling(StrictModel):
-    min_replicas: int = Field(ge=1)
-    max_replicas: int = Field(ge=1)
+    min_replicas: Replicas
+    max_replicas: Replicas
     cpu_utilization: int = Field(80, ge=1, le=100, description="target average CPU utilization, percent")
 
     @model_validator(mode="after")
@@ -58,13 +58,13 @@ class Kubernetes(StrictModel):
     autoscaling: dict[ServiceName, Autoscaling] = Field(
         default_factory=dict, description="a HorizontalPodAutoscaler per named service (optional)"
     )
-    alertmanager_replicas: int = Field(1, ge=1)
+    alertmanager_replicas: Replicas = 1
 
 
 class ServiceOverride(StrictModel):
     """What one environment changes for one service."""
 
-    replicas: int | None = Field(None, ge=1)
+    replicas: Replicas | None = None
     resources: Resources | None = None
     alert_thresholds: dict[Annotated[str, Field(pattern=r"^[A-Z][a-zA-Z0-9]*$")], float] = Field(
         default_factory=dict, description="alert name -> threshold, in the alert's own unit"

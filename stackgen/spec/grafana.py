@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from stackgen.spec.alerts import Selector
 from stackgen.spec.server import Host, PinnedImage
-from stackgen.spec.types import Duration, LabelName, Matcher, MetricName, Port, SecretRef, StrictModel
+from stackgen.spec.types import (
+    Duration,
+    LabelName,
+    Matcher,
+    MetricName,
+    Port,
+    PositiveDuration,
+    SecretRef,
+    StrictModel,
+    http_url,
+    static_text,
+)
 
 Display = Literal["timeseries", "stat", "gauge"]
 # Grafana unit ids (a subset); an unknown id silently renders as a plain number, so the set is closed.
@@ -50,7 +61,7 @@ class RatePanel(PanelBase):
     metric: MetricName
     matchers: list[Matcher] = Field(default_factory=list)
     by: list[LabelName] = Field(default_factory=list)
-    window: Duration = Duration(300_000)
+    window: PositiveDuration = Duration(300_000)
 
 
 class QuantilePanel(PanelBase):
@@ -63,7 +74,7 @@ class QuantilePanel(PanelBase):
         default_factory=lambda: [0.95, 0.5], min_length=1
     )
     by: list[LabelName] = Field(default_factory=list)
-    window: Duration = Duration(300_000)
+    window: PositiveDuration = Duration(300_000)
 
 
 class RatioPanel(PanelBase):
@@ -73,7 +84,7 @@ class RatioPanel(PanelBase):
     bad: Selector
     total: Selector
     by: list[LabelName] = Field(default_factory=list)
-    window: Duration = Duration(300_000)
+    window: PositiveDuration = Duration(300_000)
 
 
 class StatPanel(PanelBase):
@@ -83,7 +94,7 @@ class StatPanel(PanelBase):
     metric: MetricName
     matchers: list[Matcher] = Field(default_factory=list)
     function: Literal["rate", "value"] = Field("value", description="rate for counters, value for gauges")
-    window: Duration = Duration(300_000)
+    window: PositiveDuration = Duration(300_000)
 
 
 class GaugePanel(PanelBase):
@@ -133,8 +144,8 @@ class ServiceDashboards(StrictModel):
         default_factory=list, description="empty: a default dashboard derived from the metric contract"
     )
     logs_panel: bool = Field(True, description="add a panel of the service's ERROR log lines (needs `logs`)")
-    refresh: Duration = Duration(30_000)
-    time_range: Duration = Duration(3_600_000)
+    refresh: PositiveDuration = Duration(30_000)
+    time_range: PositiveDuration = Duration(3_600_000)
     tags: list[Annotated[str, Field(pattern=r"^[\w.-]+$")]] = Field(default_factory=list)
 
 
@@ -148,7 +159,12 @@ class Grafana(StrictModel):
         default_factory=lambda: SecretRef(file="/run/secrets/grafana-admin-password"),
         description="Grafana reads it through GF_SECURITY_ADMIN_PASSWORD__FILE; there is no default password",
     )
-    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*[^\s/])?$")] = Field(
+    url: Annotated[
+        str,
+        Field(pattern=r"^https?://[^\s/]+(/[^\s]*[^\s/])?$"),
+        AfterValidator(static_text),
+        AfterValidator(lambda url: http_url(url)),
+    ] = Field(
         "http://localhost:3000", description="external base URL, used in alert dashboard_url annotations"
     )
     folder: str = Field("stackgen", description="Grafana folder the provisioned dashboards go into")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -11,11 +10,21 @@ from stackgen.spec.alerts import Alert
 from stackgen.spec.grafana import ServiceDashboards
 from stackgen.spec.logs import ServiceLogs
 from stackgen.spec.slo import SLO
-from stackgen.spec.types import Duration, LabelName, MetricName, Port, SecretRef, ServiceName, StrictModel
+from stackgen.spec.types import (
+    Duration,
+    HostName,
+    LabelName,
+    MetricName,
+    Port,
+    PositiveDuration,
+    Replicas,
+    SecretRef,
+    ServiceName,
+    StrictModel,
+)
 
 # Kubernetes resource quantities ("500m", "2", "8Gi").
 Quantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")]
-_SECRET_NAME_RE = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIAL)", re.IGNORECASE)
 
 
 class Image(StrictModel):
@@ -52,8 +61,8 @@ class Ports(StrictModel):
 class Probe(StrictModel):
     path: Annotated[str, Field(pattern=r"^/[\w./-]*$")]
     initial_delay: Duration = Duration(0)
-    period: Duration = Duration(10_000)
-    timeout: Duration = Duration(1000)
+    period: PositiveDuration = Duration(10_000)
+    timeout: PositiveDuration = Duration(1000)
     failure_threshold: int = Field(3, ge=1)
 
 
@@ -116,13 +125,13 @@ class Service(StrictModel):
     name: ServiceName
     description: str = ""
     team: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")] = Field(description="owning team, an alert label")
-    host: str | None = Field(None, description="scrape host name; defaults to the service name (compose/k8s DNS)")
+    host: HostName | None = Field(None, description="scrape host name; defaults to the service name (compose/k8s DNS)")
     image: Image
     build: Build | None = None
     command: list[str] = Field(default_factory=list)
     ports: Ports
     gpu: bool = False
-    replicas: int = Field(1, ge=1)
+    replicas: Replicas = 1
     resources: Resources
     probes: Probes
     env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = Field(default_factory=dict)
@@ -131,21 +140,12 @@ class Service(StrictModel):
     openapi: Annotated[str, Field(pattern=r"^[^/\s][^\s]*\.json$")] | None = Field(
         None, description="the service's OpenAPI document (JSON), relative to the spec file; "
                           "`stackgen lint` checks every probe path exists in it")
-    scrape_interval: Duration | None = None
+    scrape_interval: PositiveDuration | None = None
     metrics: list[Metric] = Field(min_length=1, description="the metric contract")
     alerts: list[Alert] = Field(default_factory=list)
     slos: list[SLO] = Field(default_factory=list)
     dashboards: ServiceDashboards = Field(default_factory=ServiceDashboards)
     logs: ServiceLogs | None = None
-
-    @field_validator("env")
-    @classmethod
-    def _no_literal_secrets(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            if _SECRET_NAME_RE.search(name):
-                raise ValueError(f"{name} looks like a secret; a literal value is not allowed here: "
-                                 f"move it to secret_env as {{file: ...}} or {{env: ...}}")
-        return env
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

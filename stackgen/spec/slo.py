@@ -17,9 +17,12 @@ from stackgen.spec.types import (
     RESERVED_ANNOTATIONS,
     AlertName,
     AlertText,
+    AlertUrl,
+    AnnotationText,
     Duration,
     LabelName,
     Severity,
+    StaticText,
     StrictModel,
     reject_reserved,
 )
@@ -57,8 +60,8 @@ class BurnTier(StrictModel):
     name: AlertName | None = Field(None, description="default <SloName>FastBurn / <SloName>SlowBurn")
     severity: Severity | None = Field(None, description="default: critical for page, warning for ticket")
     for_: Duration = Field(Duration(0), alias="for", description="extra hold; the windows already debounce")
-    labels: dict[LabelName, str] = Field(default_factory=dict)
-    annotations: dict[LabelName, str] = Field(default_factory=dict)
+    labels: dict[LabelName, StaticText] = Field(default_factory=dict)
+    annotations: dict[LabelName, AnnotationText] = Field(default_factory=dict)
 
     @field_validator("labels")
     @classmethod
@@ -72,7 +75,7 @@ class BurnTier(StrictModel):
 
 
 class SLOAlerting(StrictModel):
-    runbook_url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    runbook_url: AlertUrl
     summary: AlertText | None = Field(None, description="default names the service and SLO")
     description: AlertText | None = Field(None, description="$value: short-window error ratio")
     page: BurnTier = Field(default_factory=BurnTier)

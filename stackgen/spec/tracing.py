@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from stackgen.spec.server import Server
-from stackgen.spec.types import Port, StrictModel
+from stackgen.spec.types import HttpUrl, Port, StrictModel
 
 
 class Jaeger(Server):
@@ -27,7 +27,7 @@ class Tracing(StrictModel):
     sampler_ratio: float = Field(
         0.01, ge=0, le=1, description="parent-based trace-id ratio sampler argument: the fraction of new traces recorded"
     )
-    otlp_endpoint: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = Field(
+    otlp_endpoint: HttpUrl | None = Field(
         None,
         description="OTLP endpoint the services export to; default: the Jaeger OTLP receiver of otlp_protocol",
     )

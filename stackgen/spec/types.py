@@ -6,9 +6,14 @@ loader instead of surfacing later as a broken PromQL expression or Alertmanager 
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
+import unicodedata
+import urllib.parse
 from typing import Annotated, Any, Literal
 
+import re2
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, model_validator
 from pydantic_core import core_schema
 
@@ -27,6 +32,9 @@ _DURATION_UNITS_MS = {"y": 365 * 86_400_000, "w": 7 * 86_400_000, "d": 86_400_00
                       "m": 60_000, "s": 1000, "ms": 1}
 _DURATION_RE = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
 DURATION_PATTERN = r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$"
+# Go's time.Duration (Prometheus, Alertmanager) overflows at ~292 years and Kubernetes' int32 seconds at
+# ~68; nothing a monitoring stack waits for is longer than a decade.
+MAX_DURATION_MS = 10 * _DURATION_UNITS_MS["y"]
 
 
 class Duration(int):
@@ -47,6 +55,8 @@ class Duration(int):
             raise ValueError(f"invalid duration {value!r}: use Prometheus units y, w, d, h, m, s, ms (e.g. '5m', '1h30m')")
         units = ["y", "w", "d", "h", "m", "s", "ms"]
         total = sum(int(match.group(2 * i + 2) or 0) * _DURATION_UNITS_MS[u] for i, u in enumerate(units))
+        if total > MAX_DURATION_MS:
+            raise ValueError(f"duration {value!r} is too long: at most 10y (3650d)")
         return cls(total)
 
     @property
@@ -80,6 +90,17 @@ def seconds(value: str) -> Duration:
     return Duration.parse(value)
 
 
+def _positive(value: Duration) -> Duration:
+    if value <= 0:
+        raise ValueError("must be longer than 0s")
+    return value
+
+
+# Ranges, intervals and timeouts: Prometheus rejects a zero range (`[0s]`), Alertmanager a zero
+# group or repeat interval, and a zero scrape or evaluation interval silently becomes the default.
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+
+
 # --- names ----------------------------------------------------------------------------------
 
 MetricName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
@@ -95,14 +116,105 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 # --- label matchers -------------------------------------------------------------------------
 
 _MATCHER_RE = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
+# The escapes PromQL and Alertmanager both read, and read alike; PromQL rejects `\d` outright and
+# Alertmanager keeps it, so any other escape means different things to the two tools.
+_ESCAPES = {"\\": "\\", '"': '"', "n": "\n"}
+# Raw control characters, surrogates and line separators: PromQL ends a string at a raw newline.
+_UNREADABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # RE2 would print every rejected pattern on stderr
+
+
+def _shown(char: str) -> str:
+    return char if char.isprintable() else f"U+{ord(char):04X}"
+
+
+def _unquote(body: str, label: str, op: str) -> str:
+    """The value a matcher's quoted text stands for, as Prometheus and Alertmanager read it."""
+    out, i = [], 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            escaped = body[i + 1]  # _MATCHER_RE only lets a backslash through with a character after it
+            if escaped not in _ESCAPES:
+                shown = _shown(escaped)
+                if op in ("=~", "!~") and (problem := regex_problem("\\" + escaped)):
+                    raise ValueError(f"invalid regular expression in matcher {label}{op}\"...\" "
+                                     f"(Prometheus and Alertmanager use RE2 syntax): {problem}")
+                use = "to pass \\" + shown + " to the regular expression" if op in ("=~", "!~") \
+                    else "for a backslash followed by " + shown
+                raise ValueError(f"unknown escape \\{shown} in the value of matcher {label}{op}\"...\": "
+                                 f"Prometheus and Alertmanager read only \\\\, \\\" and \\n here; "
+                                 f"write \\\\{shown} {use}")
+            out.append(_ESCAPES[escaped])
+            i += 2
+            continue
+        if unicodedata.category(char) in _UNREADABLE:
+            raise ValueError(f"the value of matcher {label}{op}\"...\" contains the control character "
+                             f"{_shown(char)}: write a newline as \\n, leave other control characters out")
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _go_regexp_problem(pattern: str) -> str | None:
+    """What RE2 accepts but Go's regexp (Prometheus 2.42, Alertmanager 0.25) rejects, if anything."""
+    i, in_class = 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            if pattern[i + 1:i + 2] == "C":
+                return "\\C (any byte) is not supported by Go's regexp"
+            i += 2
+        elif in_class:
+            if pattern.startswith("[:", i) and (close := pattern.find(":]", i + 2)) >= 0:
+                i = close + 2
+                continue
+            in_class = char != "]"
+            i += 1
+        elif char == "[":
+            i += 1
+            i += pattern[i:i + 1] == "^"
+            i += pattern[i:i + 1] == "]"  # a `]` first in a class is literal
+            in_class = True
+        elif pattern.startswith("(?<", i) and pattern[i + 3:i + 4] not in ("=", "!"):
+            return "Go's regexp writes a named group as (?P<name>...)"
+        else:
+            i += 1
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _regex(pattern: str) -> Any:
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
+def regex_fullmatch(pattern: str, text: str) -> bool:
+    """Whether `pattern` (already checked by regex_problem) matches all of `text`, as Prometheus anchors it."""
+    return _regex(pattern).fullmatch(text) is not None
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why Prometheus or Alertmanager would refuse `pattern` as a label regex, or None when both accept it."""
+    try:
+        _regex(pattern)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "invalid"
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+    return _go_regexp_problem(pattern)
 
 
 class Matcher(str):
-    """One PromQL/Alertmanager label matcher written as `label="value"` or `label=~"regex"`."""
+    """One PromQL/Alertmanager label matcher written as `label="value"` or `label=~"regex"`.
+
+    `value` is the text between the quotes, re-emitted as written; `unquoted` is what it stands for
+    (the label value, or the regular expression, RE2 syntax as in Prometheus and Alertmanager).
+    """
 
     label: str
     op: str
     value: str
+    unquoted: str
 
     @classmethod
     def parse(cls, raw: Any) -> Matcher:
@@ -115,22 +227,21 @@ class Matcher(str):
             raise ValueError(f"invalid matcher {raw!r}: write label=\"value\", label!=\"value\", "
                              "label=~\"regex\" or label!~\"regex\"")
         label, op, value = match.groups()
-        if op in ("=~", "!~"):
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression in matcher {raw!r}: {exc}") from None
+        unquoted = _unquote(value, label, op)
+        if op in ("=~", "!~") and (problem := regex_problem(unquoted)):
+            raise ValueError(f"invalid regular expression in matcher {label}{op}\"...\" "
+                             f"(Prometheus and Alertmanager use RE2 syntax): {problem}")
         out = cls(f'{label}{op}"{value}"')
-        out.label, out.op, out.value = label, op, value
+        out.label, out.op, out.value, out.unquoted = label, op, value, unquoted
         return out
 
     def matches(self, value: str) -> bool:
         """Whether a label value satisfies this matcher (anchored, as in Prometheus)."""
         if self.op == "=":
-            return value == self.value
+            return value == self.unquoted
         if self.op == "!=":
-            return value != self.value
-        hit = re.fullmatch(self.value, value) is not None
+            return value != self.unquoted
+        hit = regex_fullmatch(self.unquoted, value)
         return hit if self.op == "=~" else not hit
 
     @classmethod
@@ -142,6 +253,118 @@ class Matcher(str):
         )
 
 
+# --- hosts, URLs, paths, counts --------------------------------------------------------------
+
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Kubernetes stores replicas as int32; ten thousand pods of one service is a typo, not a plan.
+MAX_REPLICAS = 10_000
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` is not an RFC 1123 host name or an IP address, or None when it is one.
+
+    An IPv6 address is bracketed (`[::1]`), as it must be before a `:port`.
+    """
+    try:
+        if host.startswith("[") and host.endswith("]"):
+            return None if ipaddress.ip_address(host[1:-1]).version == 6 else f"{host!r}: only IPv6 is bracketed"
+        ipaddress.IPv4Address(host)
+        return None
+    except ValueError:
+        pass
+    labels = host.split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return (f"{host!r} is not a host name: dot-separated labels of letters, digits and '-' "
+                "(not first or last), at most 63 characters each")
+    return None
+
+
+def _host_name(host: str) -> str:
+    if problem := host_problem(host):
+        raise ValueError(problem)
+    return host
+
+
+def _single_label_host(host: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", host):
+        raise ValueError(f"{host!r} is not a host name the stack's containers can use: lower-case letters, "
+                         "digits and '-' (not first or last)")
+    return host
+
+
+def http_url(url: str, *, templated: bool = False) -> str:
+    """Go's url.Parse (Alertmanager, the OTLP exporters) rejects what this rejects; so do browsers.
+
+    A templated URL (an alert annotation) may leave its host to the template.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{url!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{url!r} is not an http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError(f"{url!r} names no host")
+    host = parts.netloc.rpartition("@")[2]
+    host = host.rpartition(":")[0] if parts.port is not None or host.endswith(":") else host
+    if templated and "{{" in parts.netloc:
+        return url
+    if problem := host_problem(host):
+        raise ValueError(f"the host of {url!r}: {problem}")
+    if port == 0:
+        raise ValueError(f"{url!r} names port 0")
+    if _BAD_PERCENT.search(url):
+        raise ValueError(f"{url!r} has a '%' that is not a %XX escape")
+    return url
+
+
+def host_port(value: str) -> str:
+    host, colon, port = value.rpartition(":")
+    if not colon:
+        raise ValueError(f"{value!r} names no port: write host:port")
+    if problem := host_problem(host):
+        raise ValueError(problem)
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"port {port!r} of {value!r} is not between 1 and 65535")
+    return value
+
+
+def clean_path(path: str, *, folder: bool = False) -> str:
+    """A file path (or an absolute folder) with nothing to resolve: no '.' or '..' segments, no '//', no trailing '/'."""
+    if not path or any(unicodedata.category(c) in _UNREADABLE for c in path):
+        raise ValueError(f"{path!r} is not a usable path (empty, or a control character)")
+    if folder and not path.startswith("/"):
+        raise ValueError(f"{path!r} is not an absolute path")
+    segments = path.removeprefix("/").split("/")
+    if path.endswith("/"):
+        raise ValueError(f"{path!r}: drop the trailing '/'" if folder else
+                         f"{path!r} names a folder; name the file (no trailing '/')")
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise ValueError(f"{path!r} is not a normalized path: no '.' or '..' segments, no '//'")
+    return path
+
+
+def clean_folder(path: str) -> str:
+    return clean_path(path, folder=True)
+
+
+def _replicas(count: int) -> int:
+    if count > MAX_REPLICAS:
+        raise ValueError(f"{count} replicas is more than the {MAX_REPLICAS} stackgen accepts")
+    return count
+
+
+# RFC 1123 host names and IP addresses.
+HostName = Annotated[str, AfterValidator(_host_name)]
+# Names of the stack's own containers (compose service names, Kubernetes DNS labels).
+ContainerHost = Annotated[str, AfterValidator(_single_label_host)]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$"), AfterValidator(lambda url: http_url(url))]
+CleanPath = Annotated[str, AfterValidator(clean_path)]
+Replicas = Annotated[int, Field(ge=1), AfterValidator(_replicas)]
+
+
 # --- secrets --------------------------------------------------------------------------------
 
 class SecretRef(StrictModel):
@@ -150,7 +373,7 @@ class SecretRef(StrictModel):
     The value itself never enters the spec or generated/ (which is committed).
     """
 
-    file: str | None = Field(None, description="path of a file holding the secret, as the consumer sees it")
+    file: CleanPath | None = Field(None, description="path of a file holding the secret, as the consumer sees it")
     env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="name of an environment variable")
 
     @model_validator(mode="before")
@@ -175,7 +398,22 @@ def _templated_text(value: str) -> str:
     return value
 
 
+def static_text(value: str) -> str:
+    from stackgen.gotemplate import check_static
+
+    check_static(value)
+    return value
+
+
 AlertText = Annotated[str, Field(min_length=1), AfterValidator(_templated_text)]
+# Prometheus expands every annotation value and every alert label value as a Go template: annotations
+# keep to the subset the generated tests can predict, labels stay literal (routing tests read them).
+AnnotationText = Annotated[str, AfterValidator(_templated_text)]
+AlertUrl = Annotated[
+    str, Field(pattern=r"^https?://\S+$"), AfterValidator(_templated_text),
+    AfterValidator(lambda url: http_url(url, templated=True)),
+]
+StaticText = Annotated[str, AfterValidator(static_text)]
 
 
 # Annotations every alert gets from its own fields or from stackgen; a user annotation may not shadow them.

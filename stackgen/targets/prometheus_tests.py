@@ -16,6 +16,7 @@ from stackgen import conventions as names
 from stackgen.artifact import Artifact
 from stackgen.gotemplate import render as render_template
 from stackgen.promql import number
+from stackgen.quoting import promql_string
 from stackgen.regex_example import example
 from stackgen.resolve import Stack
 from stackgen.serialize import yaml_artifact
@@ -106,7 +107,7 @@ def _expected(spec: Spec, service: Service, alert: Alert, result_labels: dict[st
 
 
 def _series_name(metric: str, labels: dict[str, str]) -> str:
-    body = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    body = ", ".join(f"{k}={promql_string(v)}" for k, v in sorted(labels.items()))
     return f"{metric}{{{body}}}"
 
 
@@ -128,11 +129,15 @@ def _counter(segments: list[tuple[float, int]]) -> str:
 
 
 def _value_for(label: str, require: list[Matcher], avoid: list[Matcher] | None = None) -> str:
-    """A label value satisfying every `require` matcher and failing at least one `avoid` matcher."""
+    """A label value satisfying every `require` matcher and failing at least one `avoid` matcher.
+
+    Candidates come from what a matcher stands for (`unquoted`: `code="a\\"b"` means a"b), never from
+    its spelling; _series_name quotes them again for PromQL.
+    """
     mine = [m for m in require if m.label == label]
-    candidates = [m.value for m in mine if m.op == "="]
-    candidates += [e for m in mine if m.op == "=~" and (e := example(m.value))]
-    related = [m.value for m in (avoid or []) + mine if m.label == label]
+    candidates = [m.unquoted for m in mine if m.op == "="]
+    candidates += [e for m in mine if m.op == "=~" and (e := example(m.unquoted))]
+    related = [m.unquoted for m in (avoid or []) + mine if m.label == label]
     candidates += ["true", "false"] if any(v in ("true", "false") for v in related) else ["200", "500"]
     candidates += [f"{label}-a", "a", "0"]
     relevant_avoid = [m for m in (avoid or []) if m.label == label]
