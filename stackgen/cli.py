@@ -28,8 +28,8 @@ def _fail(lines: list[str], code: int) -> typer.Exit:
 
 
 def _load(spec: Path):
-    from stackgen.errors import SpecError, one_line
-    from stackgen.resolve import load_stack
+    from stackgen.diagnostics import SpecError, one_line
+    from stackgen.pipeline import load_stack
 
     try:
         return load_stack(spec)
@@ -39,7 +39,7 @@ def _load(spec: Path):
 
 
 def _render(spec: Path):
-    from stackgen.render import render_stack
+    from stackgen.pipeline import render_stack
 
     stack = _load(spec)
     return stack, render_stack(stack)
@@ -48,7 +48,7 @@ def _render(spec: Path):
 @app.command()
 def render(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
     """Render every generated file from the spec into --out (atomically)."""
-    from stackgen.write import OutputError, write_tree
+    from stackgen.output.write import OutputError, write_tree
 
     _, artifacts = _render(spec)
     try:
@@ -63,8 +63,8 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
     """Fail unless --out matches a fresh render and every validator accepts it."""
     import tempfile
 
-    from stackgen.checks import run_validators
-    from stackgen.write import OutputError, drift, write_tree
+    from stackgen.output.write import OutputError, drift, write_tree
+    from stackgen.pipeline import validate
 
     stack, artifacts = _render(spec)
     try:
@@ -74,7 +74,7 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
     with tempfile.TemporaryDirectory(prefix="stackgen-check-") as tmp:
         root = Path(tmp) / "generated"
         write_tree(root, artifacts)
-        problems += [f"{out}/{finding}" for finding in run_validators(root, stack)]
+        problems += [f"{out}/{finding}" for finding in validate(root, stack)]
     if problems:
         raise _fail(problems + [f"check failed: {len(problems)} problem(s)"], EXIT_CHECK_FAILED)
     typer.echo(f"{out} is in sync with {spec} and valid ({len(artifacts)} files)")
@@ -83,7 +83,7 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
 @app.command()
 def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
     """Show, as a unified diff, what `render` would change in --out. Exit 1 when it would change anything."""
-    from stackgen.write import OutputError, unified_diff
+    from stackgen.output.write import OutputError, unified_diff
 
     _, artifacts = _render(spec)
     try:
@@ -101,8 +101,8 @@ def lint(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated
          service: Annotated[str | None, typer.Option(help="the service --live belongs to (needed with several)")] = None,
          ) -> None:
     """Semantic checks of the spec and a fresh render (docs/lint.md); exit 1 on any error finding."""
-    from stackgen.lint import ERROR
-    from stackgen.lint import lint as run_lint
+    from stackgen.lint.finding import ERROR
+    from stackgen.pipeline import lint as run_lint
 
     stack, artifacts = _render(spec)
     try:
@@ -125,7 +125,7 @@ app.add_typer(explain_app, name="explain")
 @explain_app.command("slo")
 def explain_slo(spec: SpecOption = Path("stack.yaml")) -> None:
     """For each SLO: its burn-rate windows, factors, and the error ratio each tier fires at."""
-    from stackgen.slo_explain import explain
+    from stackgen.model.slo_explain import explain
 
     typer.echo(explain(_load(spec).spec), nl=False)
 
@@ -133,7 +133,7 @@ def explain_slo(spec: SpecOption = Path("stack.yaml")) -> None:
 @app.command()
 def schema() -> None:
     """Print the spec's JSON Schema (also written to generated/stackgen.schema.json)."""
-    from stackgen.serialize import json_text
+    from stackgen.output.serialize import json_text
     from stackgen.targets.schema import schema as build
 
     sys.stdout.write(json_text(build()))
@@ -146,7 +146,7 @@ DEFAULT_RUN_DIR = Path(".stackgen-run")
 def _runtime(choice: str) -> str:
     if choice != "auto":
         return choice
-    from stackgen.stack.compose import engine_problem
+    from stackgen.runtime.compose import engine_problem
 
     return "native" if engine_problem() else "compose"
 
@@ -157,7 +157,7 @@ def up(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")
        profile: Annotated[str, typer.Option(help="production timings, or drill (compressed; see docs)")] = "production",
        run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
     """Start the stack locally: compose when a Docker engine is reachable, else native processes."""
-    from stackgen.stack import compose, native
+    from stackgen.runtime import compose, native
 
     if runtime not in ("auto", "native", "compose") or profile not in ("production", "drill"):
         raise _fail(["--runtime is auto, native or compose; --profile is production or drill"], EXIT_BAD_INPUT)
@@ -183,7 +183,7 @@ def up(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")
 def down(out: OutOption = Path("generated"), runtime: Annotated[str, typer.Option(help="auto, native or compose")] = "auto",
          run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
     """Stop exactly what `stackgen up` started."""
-    from stackgen.stack import compose, native
+    from stackgen.runtime import compose, native
 
     if runtime == "compose" or (runtime == "auto" and native.State.load(run_dir.resolve()) is None
                                 and _runtime("auto") == "compose"):
@@ -199,7 +199,7 @@ def down(out: OutOption = Path("generated"), runtime: Annotated[str, typer.Optio
 @app.command()
 def status(run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
     """Health of each component of the native stack; exit 1 unless every started component is healthy."""
-    from stackgen.stack import native
+    from stackgen.runtime import native
 
     try:
         rows = native.status(run_dir)
@@ -216,8 +216,8 @@ def drill(spec: SpecOption = Path("stack.yaml"), alert: Annotated[str | None, ty
           timeout: Annotated[float, typer.Option(help="seconds to wait for each notification")] = 90.0,
           run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
     """Inject each alert's fault into the running stack; check it reaches the predicted receiver and resolves."""
-    from stackgen.stack import drill as drills
-    from stackgen.stack import native
+    from stackgen.runtime import drill as drills
+    from stackgen.runtime import native
 
     stack = _load(spec)
     try:

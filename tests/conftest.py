@@ -34,7 +34,7 @@ def stack():
 
 @pytest.fixture(scope="session")
 def artifacts(stack) -> dict[str, str]:
-    from stackgen.render import render_stack
+    from stackgen.pipeline import render_stack
 
     return {a.path: a.content for a in render_stack(stack)}
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from stackgen import conventions as names
-from stackgen.checks import Finding
+from stackgen.checks.finding import Finding
 from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
-from stackgen.quoting import alertmanager_matcher
+from stackgen.model import names
+from stackgen.output.quoting import alertmanager_matcher
 from stackgen.resolve import Stack
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from stackgen import conventions as names
-from stackgen.checks import Finding
+from stackgen.checks.finding import Finding
 from stackgen.checks.tools import ToolMissing, find_python_cli, missing_finding, output_of, run
-from stackgen.logstash_grammar import LogstashSyntaxError, file_input_paths, parse
+from stackgen.model import names
+from stackgen.parsers.logstash_grammar import LogstashSyntaxError, file_input_paths, parse
 from stackgen.resolve import Stack
 from stackgen.spec.server import image_problem
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import yaml
 
-from stackgen import conventions as names
-from stackgen.checks import Finding
-from stackgen.promql_check import BUILTIN_SERIES, PromQLError, selected_metrics
+from stackgen.checks.finding import Finding
+from stackgen.model import names
+from stackgen.model import slo as slo_model
+from stackgen.parsers.promql_analysis import BUILTIN_SERIES, PromQLError, selected_metrics
 from stackgen.resolve import Stack
-from stackgen.targets.slo_dashboard import has_slo_dashboard
 
 CHECK = "grafana"
 _VARIABLE = re.compile(r"^\$\{?(\w+)\}?$")
@@ -32,7 +32,7 @@ def validate(root: Path, stack: Stack) -> list[Finding]:
     uids = _dashboard_uids(root)
     for service in stack.spec.services:
         files = [names.dashboard_file(service.name)] if service.dashboards.enabled else []
-        if has_slo_dashboard(service):
+        if slo_model.has_dashboard(service):
             files.append(names.slo_dashboard_file(service.name))
         known = {s for m in service.metrics for s in m.series_names()} | BUILTIN_SERIES | recording
         for file in files:

@@ -14,12 +14,11 @@ from typing import Any
 
 import yaml
 
-from stackgen import conventions as names
-from stackgen.checks import Finding
+from stackgen.checks.finding import Finding
 from stackgen.checks.tools import ToolMissing, find, find_python_cli, missing_finding, output_of, run
+from stackgen.model import names
 from stackgen.resolve import Stack
 from stackgen.spec.server import image_problem
-from stackgen.targets import prometheus
 
 OPERATOR_GROUP = "monitoring.coreos.com/"
 
@@ -228,7 +227,7 @@ def rules_match_prometheus(root: Path, stack: Stack, docs: list[dict[str, Any]])
     problems = []
     rules = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "PrometheusRule"}
     for service in stack.spec.services:
-        files = list(prometheus.rule_file_groups(stack.spec, service))
+        files = names.rule_files(service)
         if not files:
             continue
         expected: list[Any] = []

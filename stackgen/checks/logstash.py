@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stackgen import conventions as names
-from stackgen.checks import Finding
-from stackgen.logstash_grammar import BEATS_FIELDS, LOGSTASH_FIELDS, LogstashSyntaxError, fields_read, parse
+from stackgen.checks.finding import Finding
+from stackgen.model import names
+from stackgen.parsers.logstash_grammar import BEATS_FIELDS, LOGSTASH_FIELDS, LogstashSyntaxError, fields_read, parse
 from stackgen.resolve import Stack
 
 CHECK = "logstash"

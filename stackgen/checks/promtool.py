@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackgen import conventions as names
-from stackgen.checks import Finding
+from stackgen.checks.finding import Finding
 from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
+from stackgen.model import names
 from stackgen.resolve import Stack
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stackgen.checks import Finding
+from stackgen.checks.finding import Finding
 
 DEBIAN_PACKAGE = {
     "promtool": "prometheus",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackgen.checks import Finding
+from stackgen.checks.finding import Finding
 from stackgen.resolve import Stack
 
 # Long PromQL and templates are clearer unfolded; everything else is yamllint's default.

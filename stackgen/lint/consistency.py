@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from stackgen import conventions as names
 from stackgen.lint.context import Context
 from stackgen.lint.finding import Finding
+from stackgen.model import names
 from stackgen.spec.service import Service
 from stackgen.spec.types import Duration
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from stackgen import conventions as names
-from stackgen.artifact import Artifact
 from stackgen.lint.finding import ERROR, Finding
-from stackgen.promql_check import PromQLError, SelectorInfo, analyze
+from stackgen.model import names
+from stackgen.output.artifact import Artifact
+from stackgen.parsers.promql_analysis import PromQLError, SelectorInfo, analyze
 from stackgen.resolve import Stack
 from stackgen.spec.load import Path_
 from stackgen.spec.service import Metric, Service

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from stackgen.lint.context import Context, Expr
 from stackgen.lint.finding import Finding
-from stackgen.promql_check import BUILTIN_SERIES, Analysis, PromQLError, SelectorInfo, analyze
+from stackgen.parsers.promql_analysis import BUILTIN_SERIES, Analysis, PromQLError, SelectorInfo, analyze
 from stackgen.spec.service import Metric, Service
 from stackgen.spec.types import Duration
 

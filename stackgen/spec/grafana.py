@@ -3,7 +3,7 @@
 Panels are typed kinds that know how to build correct PromQL from the metric contract (a rate of a
 counter, quantiles of a histogram, a ratio of two counters, a stat, a gauge's values) plus `promql`,
 the escape hatch. A service that lists no panels gets a default operations dashboard derived from its
-metric contract (stackgen.targets.dashboards.default_panels).
+metric contract (stackgen.targets.grafana.dashboards.default_panels).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from stackgen.errors import Problem, SpecError
+from stackgen.diagnostics import Problem, SpecError
 from stackgen.spec.models import Spec
 
 Path_ = tuple[str | int, ...]

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from stackgen.quoting import logstash_string_problem
+from stackgen.output.quoting import logstash_string_problem
 from stackgen.spec.server import Server
 from stackgen.spec.types import Port, StrictModel, clean_folder
 

@@ -2,7 +2,7 @@
 
 The spec says *what* is promised (an SLI from the metric contract, an objective, a period) and how
 loudly a breach of pace is announced (the page and ticket tiers). The burn-rate windows and the
-share of budget each tier may spend are data in `stackgen.slo`, not user input: they are the SRE
+share of budget each tier may spend are data in `stackgen.model.slo`, not user input: they are the SRE
 workbook's, and `stackgen explain slo` prints what they mean for each SLO.
 """
 

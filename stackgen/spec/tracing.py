@@ -21,8 +21,8 @@ class Tracing(StrictModel):
     """Where services send spans, and how many."""
 
     enabled: bool = True
-    # 1%: what the bundled service can trace within a 3% throughput budget on CPU and GPU (each
-    # sampled request costs ~0.6 ms of CPU in the Python SDK; bench/results/service.md).
+    # 1%: what the bundled service can trace within a 3% throughput budget on CPU and GPU (a sampled
+    # request costs far more CPU in the Python SDK than an unsampled one; bench/results/service.md).
     # 1.0 traces everything.
     sampler_ratio: float = Field(
         0.01, ge=0, le=1, description="parent-based trace-id ratio sampler argument: the fraction of new traces recorded"

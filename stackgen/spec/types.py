@@ -6,23 +6,23 @@ loader instead of surfacing later as a broken PromQL expression or Alertmanager 
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 import unicodedata
 import urllib.parse
 from typing import Annotated, Any, Literal
 
-import re2
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, model_validator
 from pydantic_core import core_schema
+
+from stackgen.parsers.regex import regex_fullmatch, regex_problem
 
 
 class StrictModel(BaseModel):
     """Base of every spec model: unknown keys are errors, values are immutable and not coerced."""
 
     # defer_build: the schema is built once, on first validation of the root Spec, instead of once per
-    # model class at import (which cost ~0.2 s of every cold `stackgen` run).
+    # model class at import, which every cold `stackgen` run paid for (bench/results/notes.md).
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=False, defer_build=True)
 
 
@@ -121,8 +121,6 @@ _MATCHER_RE = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n"}
 # Raw control characters, surrogates and line separators: PromQL ends a string at a raw newline.
 _UNREADABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # RE2 would print every rejected pattern on stderr
 
 
 def _shown(char: str) -> str:
@@ -155,53 +153,6 @@ def _unquote(body: str, label: str, op: str) -> str:
         out.append(char)
         i += 1
     return "".join(out)
-
-
-def _go_regexp_problem(pattern: str) -> str | None:
-    """What RE2 accepts but Go's regexp (Prometheus 2.42, Alertmanager 0.25) rejects, if anything."""
-    i, in_class = 0, False
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            if pattern[i + 1:i + 2] == "C":
-                return "\\C (any byte) is not supported by Go's regexp"
-            i += 2
-        elif in_class:
-            if pattern.startswith("[:", i) and (close := pattern.find(":]", i + 2)) >= 0:
-                i = close + 2
-                continue
-            in_class = char != "]"
-            i += 1
-        elif char == "[":
-            i += 1
-            i += pattern[i:i + 1] == "^"
-            i += pattern[i:i + 1] == "]"  # a `]` first in a class is literal
-            in_class = True
-        elif pattern.startswith("(?<", i) and pattern[i + 3:i + 4] not in ("=", "!"):
-            return "Go's regexp writes a named group as (?P<name>...)"
-        else:
-            i += 1
-    return None
-
-
-@functools.lru_cache(maxsize=4096)
-def _regex(pattern: str) -> Any:
-    return re2.compile(pattern, _RE2_OPTIONS)
-
-
-def regex_fullmatch(pattern: str, text: str) -> bool:
-    """Whether `pattern` (already checked by regex_problem) matches all of `text`, as Prometheus anchors it."""
-    return _regex(pattern).fullmatch(text) is not None
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Why Prometheus or Alertmanager would refuse `pattern` as a label regex, or None when both accept it."""
-    try:
-        _regex(pattern)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else "invalid"
-        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
-    return _go_regexp_problem(pattern)
 
 
 class Matcher(str):
@@ -392,14 +343,14 @@ class SecretRef(StrictModel):
 
 
 def _templated_text(value: str) -> str:
-    from stackgen.gotemplate import check_template
+    from stackgen.parsers.gotemplate import check_template
 
     check_template(value)
     return value
 
 
 def static_text(value: str) -> str:
-    from stackgen.gotemplate import check_static
+    from stackgen.parsers.gotemplate import check_static
 
     check_static(value)
     return value

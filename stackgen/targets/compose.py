@@ -11,14 +11,14 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from stackgen import conventions as names
-from stackgen.artifact import Artifact
-from stackgen.deployment import SecretFile, alertmanager_secret_files, service_log_env, service_secret_files
+from stackgen.model import names
+from stackgen.model.deploy import SecretFile, alertmanager_secret_files, service_log_env, service_secret_files
+from stackgen.model.tracing_env import service_tracing_env
+from stackgen.output.artifact import Artifact
+from stackgen.output.serialize import yaml_artifact
 from stackgen.resolve import Stack
-from stackgen.serialize import yaml_artifact
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, Service
-from stackgen.targets.tracing_env import service_tracing_env
 
 
 def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:

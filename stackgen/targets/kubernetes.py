@@ -13,22 +13,22 @@ import json
 import posixpath
 from typing import Any
 
-from stackgen import conventions as names
-from stackgen.artifact import Artifact
-from stackgen.deployment import (
+from stackgen.model import names
+from stackgen.model.deploy import (
     SecretFile,
     alertmanager_secret_files,
     service_log_env,
     service_secret_files,
 )
+from stackgen.model.tracing_env import service_tracing_env
+from stackgen.output.artifact import Artifact
+from stackgen.output.serialize import yaml_artifact
 from stackgen.resolve import Stack
-from stackgen.serialize import yaml_artifact
 from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, ResourceAmounts, Resources, Service
-from stackgen.targets.alertmanager import config as alertmanager_config
-from stackgen.targets.prometheus import rule_groups_of
-from stackgen.targets.tracing_env import service_tracing_env
+from stackgen.targets.alertmanager.config import config as alertmanager_config
+from stackgen.targets.prometheus.rules import rule_groups_of
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 MONITORING_API = "monitoring.coreos.com/v1"

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackgen import conventions as names
-from stackgen.artifact import Artifact
+from stackgen.model import names
+from stackgen.output.artifact import Artifact
+from stackgen.output.serialize import json_artifact, yaml_artifact
+from stackgen.output.templating import template
 from stackgen.resolve import Stack
-from stackgen.serialize import json_artifact, yaml_artifact
 from stackgen.spec.logs import ServiceLogs
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
-from stackgen.templating import template
 
 # Log schema type -> Logstash mutate convert target (only numbers and booleans need converting).
 _CONVERT = {"float": "float", "integer": "integer", "long": "integer", "boolean": "boolean"}

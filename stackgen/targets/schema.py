@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackgen import conventions as names
-from stackgen.artifact import Artifact
+from stackgen.model import names
+from stackgen.output.artifact import Artifact
+from stackgen.output.serialize import json_artifact
 from stackgen.resolve import Stack
-from stackgen.serialize import json_artifact
 
 
 def schema() -> dict[str, Any]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackgen.render import render_stack
+from stackgen.output.write import write_tree
+from stackgen.pipeline import render_stack
 from stackgen.resolve import load_stack
-from stackgen.write import write_tree
 
 DESIGN_ALERTS = ["HighErrorRate", "HighResponseTime", "ModelGenerationFailures", "HighMemoryUsage",
                  "HighGPUUtilization", "ServiceDown"]

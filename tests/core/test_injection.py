@@ -22,12 +22,10 @@ from hypothesis import strategies as st
 from lark import Tree
 from typer.testing import CliRunner
 
-from stackgen import gotemplate
 from stackgen.checks.logstash import check_pipeline
 from stackgen.cli import app
-from stackgen.conventions import header, slo_tests_file
-from stackgen.logstash_grammar import parse, parser
-from stackgen.quoting import (
+from stackgen.model.names import header, slo_tests_file
+from stackgen.output.quoting import (
     alertmanager_matcher,
     logstash_comment,
     logstash_string,
@@ -35,8 +33,10 @@ from stackgen.quoting import (
     one_line,
     promql_string,
 )
-from stackgen.serialize import yaml_text
-from stackgen.templating import environment
+from stackgen.output.serialize import yaml_text
+from stackgen.output.templating import environment
+from stackgen.parsers import gotemplate
+from stackgen.parsers.logstash_grammar import parse, parser
 
 BASE = Path(__file__).resolve().parent.parent / "bad_specs" / "base.yaml.txt"
 

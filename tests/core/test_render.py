@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from stackgen import render as render_module
-from stackgen.artifact import Artifact
+from stackgen import pipeline as render_module
+from stackgen.output.artifact import Artifact
+from stackgen.output.write import read_tree, write_tree
 from stackgen.resolve import load_stack
-from stackgen.write import read_tree, write_tree
 
 
 def _render_with_seed(root: Path, out: Path, seed: str) -> dict[str, str]:
@@ -47,7 +47,7 @@ def test_failed_render_leaves_previous_output(root: Path, tmp_path: Path, monkey
     def explode(_stack):
         raise RuntimeError("target failed half way")
 
-    import stackgen.targets.alertmanager as am
+    import stackgen.targets.alertmanager.config as am
 
     monkeypatch.setattr(am, "render", explode)
     with pytest.raises(RuntimeError):

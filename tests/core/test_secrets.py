@@ -9,9 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from stackgen.cli import app
-from stackgen.render import render_stack
+from stackgen.parsers.credentials import find_in_text, find_under_name, looks_random, name_kind, redact, shannon_entropy
+from stackgen.pipeline import render_stack
 from stackgen.resolve import Stack
-from stackgen.secret_scan import find_in_text, find_under_name, looks_random, name_kind, redact, scan, shannon_entropy
+from stackgen.resolve.secrets import scan
 from stackgen.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]

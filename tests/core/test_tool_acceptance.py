@@ -18,7 +18,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from stackgen.routing import receivers_for
+from stackgen.model.routing import receivers_for
 from stackgen.spec.alertmanager import RootRoute, WebhookConfig
 from stackgen.spec.alerts import ErrorRatioAlert, RawAlert
 from stackgen.spec.logs import ServiceLogs

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stackgen import gotemplate
-from stackgen.regex_example import example
-from stackgen.routing import receivers_for
+from stackgen.model.routing import receivers_for
+from stackgen.parsers import gotemplate
+from stackgen.parsers.regex import example
 from stackgen.spec.alertmanager import RootRoute
 from stackgen.spec.types import MAX_DURATION_MS, Duration, Matcher
 

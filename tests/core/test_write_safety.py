@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stackgen.cli import app
-from stackgen.write import MANIFEST, read_tree
+from stackgen.output.write import MANIFEST, read_tree
 
 BASE = (Path(__file__).resolve().parent.parent / "bad_specs" / "base.yaml.txt").read_text()
 

@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stackgen import yaml_emitter
+from stackgen.output import yaml_emitter
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 tricky = st.sampled_from(["", "yes", "no", "on", "null", "~", "1e3", "0x1F", "010", "12:30", "2024-01-01", "- a",

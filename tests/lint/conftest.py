@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from stackgen.artifact import Artifact
-from stackgen.lint import ERROR, Finding, lint
-from stackgen.render import render_stack
+from stackgen.lint.finding import ERROR, Finding
+from stackgen.output.artifact import Artifact
+from stackgen.pipeline import lint, render_stack
 from stackgen.resolve import Stack, load_stack
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackgen.lint import lint
+from stackgen.pipeline import lint
 
 from .conftest import REPO, SPEC_TEXT, errors, mutate, replace_once, with_raw_alert
 

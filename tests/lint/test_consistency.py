@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackgen.lint import lint
+from stackgen.pipeline import lint
 
 from .conftest import REPO, SPEC_TEXT, errors, mutate, replace_once
 

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stackgen.cli import app
-from stackgen.lint import lint
+from stackgen.pipeline import lint
 
 from .conftest import REPO
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from stackgen.cli import app
-from stackgen.promql_check import LabelMatch, analyze
+from stackgen.parsers.promql_analysis import LabelMatch, analyze
 
 from .conftest import SPEC_TEXT, errors, replace_once, with_raw_alert, write_spec
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stackgen.errors import SpecError
+from stackgen.diagnostics import SpecError
 from stackgen.resolve import Stack, load_stack
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from fractions import Fraction
 
 from typer.testing import CliRunner
 
-from stackgen import slo as model
 from stackgen.cli import app
+from stackgen.model import slo as model
 from stackgen.spec.types import Duration
 from tests.slo.conftest import slo, with_slos
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from stackgen.render import render_stack
-from stackgen.write import write_tree
+from stackgen.output.write import write_tree
+from stackgen.pipeline import render_stack
 from tests.slo.conftest import ROOT, slo, with_slos
 
 PROMTOOL = shutil.which("promtool")

@@ -7,9 +7,9 @@ import re
 import promql_parser
 import yaml
 
-from stackgen.slo_panels import slo_dashboard_panels
-from stackgen.targets.alertmanager_tests import cases
-from stackgen.targets.slo_rules import slo_rules
+from stackgen.targets.alertmanager.routing_tests import cases
+from stackgen.targets.grafana.slo_panels import slo_dashboard_panels
+from stackgen.targets.prometheus.slo_rules import slo_rules
 from tests.slo.conftest import ROOT, slo, with_slos
 
 

@@ -8,10 +8,11 @@ import subprocess
 import pytest
 import yaml
 
-from stackgen import conventions as names
-from stackgen.render import render_stack
-from stackgen.targets.prometheus import rule_files, server_config
-from stackgen.targets.slo_rules import slo_rules
+from stackgen.model import names
+from stackgen.pipeline import render_stack
+from stackgen.targets.prometheus.config import server_config
+from stackgen.targets.prometheus.rules import rule_files
+from stackgen.targets.prometheus.slo_rules import slo_rules
 from tests.slo.conftest import ROOT, slo, with_slos
 
 PROMTOOL = shutil.which("promtool")

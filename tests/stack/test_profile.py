@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from stackgen.resolve import load_stack
-from stackgen.stack.drill import ERROR_BURST, STOP, plans
-from stackgen.stack.native import alertmanager_native_config
-from stackgen.stack.profile import drill_spec
+from stackgen.runtime.drill import ERROR_BURST, STOP, plans
+from stackgen.runtime.native import alertmanager_native_config
+from stackgen.runtime.profile import drill_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 

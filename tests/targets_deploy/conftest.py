@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stackgen.render import render_stack
+from stackgen.output.write import write_tree
+from stackgen.pipeline import render_stack
 from stackgen.resolve import Stack, load_stack
-from stackgen.write import write_tree
 
 REPO = Path(__file__).resolve().parents[2]
 

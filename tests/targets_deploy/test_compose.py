@@ -7,10 +7,10 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from stackgen import conventions as names
 from stackgen.checks import compose as compose_check
 from stackgen.cli import app
-from stackgen.deployment import alertmanager_secret_files
+from stackgen.model import names
+from stackgen.model.deploy import alertmanager_secret_files
 from stackgen.spec.server import image_problem
 from stackgen.targets.compose import compose_file
 
@@ -179,7 +179,7 @@ def test_logstash_must_mount_each_log_volume_where_the_pipeline_reads(tree, stac
 
 
 def test_env_setting_the_log_folder_variable_is_an_input_error(spec_variant):
-    from stackgen.errors import SpecError
+    from stackgen.diagnostics import SpecError
     from stackgen.resolve import load_stack
 
     spec = spec_variant(("      LOG_LEVEL: INFO\n", "      LOG_LEVEL: INFO\n      FUGATTO_LOG_DIR: /var/log/x\n"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stackgen.checks.tools import find_python_cli
-from stackgen.errors import SpecError
+from stackgen.diagnostics import SpecError
 from stackgen.resolve import load_stack
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "service" / "Dockerfile"

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackgen import conventions as names
-from stackgen.artifact import Artifact
 from stackgen.checks import kubernetes as k8s_check
-from stackgen.errors import SpecError
-from stackgen.render import render_stack
+from stackgen.diagnostics import SpecError
+from stackgen.model import names
+from stackgen.output.artifact import Artifact
+from stackgen.output.write import write_tree
+from stackgen.pipeline import render_stack
 from stackgen.resolve import load_stack
 from stackgen.targets import kubernetes
-from stackgen.write import write_tree
 
 BASE = Path(names.K8S_BASE_DIR)
 
@@ -52,7 +52,7 @@ def test_deployment_follows_the_design(rendered):
 
 
 def test_compose_and_kubernetes_get_the_same_tracing_env_from_the_tracing_section(rendered, stack):
-    from stackgen.targets.tracing_env import service_tracing_env
+    from stackgen.model.tracing_env import service_tracing_env
 
     service = stack.spec.services[0]
     expected = service_tracing_env(stack.spec, service)
@@ -239,7 +239,7 @@ def test_bad_environment_overrides_are_input_errors(spec_variant, edit, message)
 def test_prometheus_rule_carries_every_rule_file_of_the_service(stack, tmp_path, monkeypatch):
     """A second rule file (as the SLO branch adds) reaches the PrometheusRule, the base and the overlays,
     with environment thresholds still applied to the alert group; the validator reads both files."""
-    from stackgen.targets import prometheus
+    from stackgen.targets.prometheus import rules as prometheus
 
     original = prometheus.rule_file_groups
     slo_file = "prometheus/rules/fugatto-audio-lab-slos.yml"

@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from stackgen import conventions as names
+from stackgen.model import names
 
 DASHBOARD = "grafana/dashboards/fugatto-audio-lab.json"
 
@@ -94,7 +94,7 @@ def test_alerts_and_their_promtool_tests_link_to_the_dashboard(artifacts):
 
 
 def test_grafana_url_from_spec_changes_dashboard_url(write_spec):
-    from stackgen.render import render_stack
+    from stackgen.pipeline import render_stack
     from stackgen.resolve import load_stack
 
     spec = write_spec(lambda d: d["grafana"].update(url="https://grafana.example.com/ops"))
@@ -120,7 +120,7 @@ def test_provisioning(artifacts):
 
 
 def test_service_without_panels_gets_a_default_dashboard(write_spec):
-    from stackgen.render import render_stack
+    from stackgen.pipeline import render_stack
     from stackgen.resolve import load_stack
 
     def strip(d):
@@ -140,7 +140,7 @@ def test_service_without_panels_gets_a_default_dashboard(write_spec):
 
 
 def test_render_is_deterministic(stack, artifacts):
-    from stackgen.render import render_stack
+    from stackgen.pipeline import render_stack
 
     again = {a.path: a.content for a in render_stack(stack)}
     assert again[DASHBOARD] == artifacts[DASHBOARD]
@@ -148,7 +148,7 @@ def test_render_is_deterministic(stack, artifacts):
 
 
 def test_tracing_env_helper(stack):
-    from stackgen.targets.tracing_env import service_tracing_env
+    from stackgen.model.tracing_env import service_tracing_env
 
     env = service_tracing_env(stack.spec, stack.spec.services[0])
     assert env == {

@@ -9,12 +9,12 @@ import json
 import pytest
 import yaml
 
-from stackgen import conventions as names
 from stackgen.checks.grafana import validate
-from stackgen.render import render_stack
+from stackgen.model import names
+from stackgen.pipeline import render_stack
 from stackgen.resolve import load_stack
-from stackgen.slo_panels import slo_dashboard_panels
-from stackgen.targets.slo_dashboard import slo_dashboard, slo_grid
+from stackgen.targets.grafana.slo_dashboard import slo_dashboard, slo_grid
+from stackgen.targets.grafana.slo_panels import slo_dashboard_panels
 
 SERVICE = "fugatto-audio-lab"
 SLO_DASHBOARD = f"grafana/dashboards/{SERVICE}-slos.json"
@@ -204,7 +204,7 @@ def test_missing_dashboard_overlap_and_dead_link_fail(rendered, stack):
 
 
 def test_service_named_like_an_slo_dashboard_is_rejected(write_spec):
-    from stackgen.errors import SpecError
+    from stackgen.diagnostics import SpecError
 
     def mutate(d):
         twin = json.loads(json.dumps(d["services"][0]))

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stackgen.checks.logstash import check_pipeline, validate
-from stackgen.logstash_grammar import LogstashSyntaxError, fields_read, parse
+from stackgen.parsers.logstash_grammar import LogstashSyntaxError, fields_read, parse
 
 PIPELINE = "logstash/pipeline/logstash.conf"
 TEMPLATE = "elasticsearch/index-templates/fugatto-audio-lab-logs.json"
@@ -29,7 +29,7 @@ def test_pipeline_follows_the_design(artifacts):
 
 
 def test_debug_stdout_and_beats_input(write_spec):
-    from stackgen.render import render_stack
+    from stackgen.pipeline import render_stack
     from stackgen.resolve import load_stack
 
     spec = write_spec(lambda d: d["logging"].update(input="beats", debug_stdout=True, beats_port=5045))

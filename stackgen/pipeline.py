@@ -1,0 +1,168 @@
+"""The stages in order: load and resolve a spec, render every target, then validate or lint the result.
+
+The three registries below are the only place a target, validator or lint rule family is listed. Their
+modules are imported on first use, not here, so `stackgen --help` pays for none of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
+
+from stackgen.output.artifact import Artifact
+from stackgen.resolve import Stack, load_stack
+
+if TYPE_CHECKING:
+    from stackgen.checks.finding import Finding as CheckFinding
+    from stackgen.lint.context import Context
+    from stackgen.lint.finding import Finding as LintFinding
+    from stackgen.spec.service import Service
+
+__all__ = ["LINT_RULES", "PACKAGING_TARGETS", "TARGETS", "VALIDATORS", "lint", "load_stack", "render_stack", "validate"]
+
+
+@runtime_checkable
+class Target(Protocol):
+    """An artifact family: pure, no I/O, clock or randomness."""
+
+    def render(self, stack: Stack) -> list[Artifact]: ...
+
+
+@runtime_checkable
+class PackagingTarget(Protocol):
+    """A family that packages the others' output; it gets what they produced, so it never names a file
+    that was not rendered."""
+
+    def render(self, stack: Stack, produced: list[Artifact]) -> list[Artifact]: ...
+
+
+@runtime_checkable
+class Validator(Protocol):
+    """A check of the rendered tree on disk (internal, or by the real tool)."""
+
+    def validate(self, root: Path, stack: Stack) -> list[CheckFinding]: ...
+
+
+@runtime_checkable
+class LintRule(Protocol):
+    """A family of semantic rules over the spec and its fresh in-memory render."""
+
+    def check(self, ctx: Context) -> Iterable[LintFinding]: ...
+
+
+P = TypeVar("P")
+
+
+@dataclass(frozen=True)
+class Registry(Generic[P]):
+    """Modules `package.name` in order, each providing the function `kind` names."""
+
+    package: str
+    names: tuple[str, ...]
+    kind: type[P]
+
+    def modules(self) -> list[P]:
+        out: list[P] = []
+        for name in self.names:
+            module = importlib.import_module(f"{self.package}.{name}")
+            if not isinstance(module, self.kind):  # type: ignore[arg-type]  # runtime_checkable Protocols
+                raise TypeError(f"{module.__name__} is registered as a {self.kind.__name__} but lacks its function")
+            out.append(module)  # type: ignore[arg-type]
+        return out
+
+
+# A new artifact family is one module (or package) under stackgen/targets/ and one name here.
+TARGETS: Registry[Target] = Registry("stackgen.targets", (
+    "schema",
+    "prometheus.config",
+    "prometheus.rules",
+    "prometheus.alert_tests",
+    "prometheus.slo_tests",
+    "alertmanager.config",
+    "alertmanager.routing_tests",
+    "grafana.provisioning",
+    "logstash",
+), Target)
+# Run last, over everything the targets above produced (compose mounts it, kubernetes wraps
+# dashboards in ConfigMaps).
+PACKAGING_TARGETS: Registry[PackagingTarget] = Registry("stackgen.targets", (
+    "compose",
+    "kubernetes",
+), PackagingTarget)
+VALIDATORS: Registry[Validator] = Registry("stackgen.checks", (
+    "promtool",
+    "amtool",
+    "yaml_lint",
+    "compose",
+    "kubernetes",
+    "grafana",
+    "logstash",
+), Validator)
+LINT_RULES: Registry[LintRule] = Registry("stackgen.lint", (
+    "promql_rules",
+    "alert_meta",
+    "routing",
+    "consistency",
+    "openapi",
+    "cardinality",
+), LintRule)
+
+
+def render_stack(stack: Stack) -> list[Artifact]:
+    artifacts: list[Artifact] = []
+    for target in TARGETS.modules():
+        artifacts.extend(target.render(stack))
+    produced = sorted(artifacts)
+    for packaging in PACKAGING_TARGETS.modules():
+        artifacts.extend(packaging.render(stack, produced))
+    paths = [a.path for a in artifacts]
+    duplicates = sorted({p for p in paths if paths.count(p) > 1})
+    if duplicates:
+        raise RuntimeError(f"two targets produce the same file: {', '.join(duplicates)}")
+    return sorted(artifacts)
+
+
+def validate(root: Path, stack: Stack) -> list[CheckFinding]:
+    """Every validator's findings on the tree rendered at `root`."""
+    findings: list[CheckFinding] = []
+    for validator in VALIDATORS.modules():
+        findings.extend(validator.validate(root, stack))
+    return findings
+
+
+def lint(stack: Stack, artifacts: list[Artifact], spec_dir: Path, out_name: str = "generated",
+         live: str | None = None, live_service: str | None = None) -> list[LintFinding]:
+    """Every finding of every rule family, errors first, then in location order.
+
+    `spec_dir` resolves paths the spec names (the OpenAPI documents); `out_name` is how generated
+    files are named in findings; `live` is a /metrics URL compared with `live_service`'s contract
+    (the only service when None). Raises ValueError for an unknown or ambiguous `live_service`.
+    """
+    from stackgen.lint import live as live_rules
+    from stackgen.lint.context import Context
+    from stackgen.lint.finding import Finding
+
+    ctx = Context(stack, artifacts, spec_dir, out_name)
+    findings: list[LintFinding] = []
+    for rule in LINT_RULES.modules():
+        findings.extend(rule.check(ctx))
+    if live is not None:
+        findings.extend(live_rules.check(ctx, live, live_target(stack, live_service)))
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+def live_target(stack: Stack, name: str | None) -> Service:
+    """The service whose contract --live compares with."""
+    services = stack.spec.services
+    if name is None:
+        if len(services) != 1:
+            raise ValueError(f"--live needs --service: the spec has {len(services)} services "
+                             f"({', '.join(s.name for s in services)})")
+        return services[0]
+    found = next((s for s in services if s.name == name), None)
+    if found is None:
+        raise ValueError(f"--service {name!r} is not a service of the spec ({', '.join(s.name for s in services)})")
+    return found

@@ -1,0 +1,79 @@
+"""Cross-references of `environments` and `kubernetes`, checked with the code that renders them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import ValidationError
+
+from stackgen.diagnostics import Problem
+from stackgen.model.deploy import alertmanager_secret_files, override_alert
+from stackgen.spec.alerts import Alert
+from stackgen.spec.models import Spec
+from stackgen.spec.service import Service
+
+
+def check_deploy(spec: Spec, positions) -> Iterator[Problem]:
+    """Environment names unique, overrides name real services and alerts with valid thresholds, secret
+    file names distinct (called from resolve.check_references)."""
+    services = {s.name: s for s in spec.services}
+    seen: set[str] = set()
+    for i, env in enumerate(spec.environments):
+        if env.name in seen:
+            yield positions.problem(("environments", i, "name"), f"duplicate environment name {env.name!r}")
+        seen.add(env.name)
+        for service_name, override in env.services.items():
+            path = ("environments", i, "services", service_name)
+            service = services.get(service_name)
+            if service is None:
+                yield positions.problem(
+                    path, f"service {service_name!r} is not defined (services: {', '.join(services)})"
+                )
+                continue
+            alerts = {a.name: a for a in service.alerts}
+            for alert_name, threshold in override.alert_thresholds.items():
+                where = (*path, "alert_thresholds", alert_name)
+                alert = alerts.get(alert_name)
+                if alert is None:
+                    yield positions.problem(
+                        where,
+                        f"alert {alert_name!r} is not an alert of service "
+                        f"{service_name!r} (alerts: {', '.join(alerts) or 'none'})",
+                    )
+                    continue
+                yield from _check_threshold(service, alert, threshold, where, positions)
+    for name in spec.kubernetes.autoscaling:
+        if name not in services:
+            yield positions.problem(
+                ("kubernetes", "autoscaling", name),
+                f"service {name!r} is not defined (services: {', '.join(services)})",
+            )
+    by_name: dict[str, str] = {}
+    for secret in alertmanager_secret_files(spec):
+        if secret.name in by_name:
+            yield positions.problem(
+                ("alertmanager",),
+                f"secret files {by_name[secret.name]} and {secret.path} "
+                f"share the name {secret.name!r}: the deploy targets "
+                "key secrets by file name",
+            )
+        by_name[secret.name] = secret.path
+
+
+def _check_threshold(service: Service, alert: Alert, threshold: float, where, positions) -> Iterator[Problem]:
+    try:
+        changed = override_alert(alert, threshold)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        yield positions.problem(
+            where, f"threshold {threshold:g} is invalid for alert {alert.name!r}: {reason}"
+        )
+        return
+    if changed.kind == "latency_quantile":
+        metric = service.metric(changed.histogram.metric)
+        if metric and metric.buckets and changed.threshold not in metric.buckets[:-1]:
+            yield positions.problem(
+                where,
+                f"threshold {threshold:g} must be one of the histogram's buckets "
+                f"below the largest (buckets: {', '.join(f'{b:g}' for b in metric.buckets)})",
+            )

@@ -1,0 +1,1 @@
+"""Alertmanager: the route tree, receivers and inhibitions, and amtool routing tests."""

@@ -1,0 +1,1 @@
+"""Grafana: provisioning, the dashboards as builder-neutral data, and the grafanalib builder."""

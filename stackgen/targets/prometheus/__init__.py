@@ -1,0 +1,1 @@
+"""Prometheus: the server config, alert and SLO rule files, and their promtool unit tests."""

@@ -1,0 +1,54 @@
+"""The alert rules of a service: its typed alerts as Prometheus alerting rules, in one group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackgen.model import names
+from stackgen.model.deploy import environment_alerts
+from stackgen.model.promql import alert_expr
+from stackgen.spec.alerts import Alert
+from stackgen.spec.deploy import Environment
+from stackgen.spec.models import Spec
+from stackgen.spec.service import Service
+
+
+def alert_groups(spec: Spec, service: Service, env: Environment | None = None) -> list[dict[str, Any]]:
+    """The service's alert group (none without alerts), with `env`'s threshold overrides applied."""
+    if not service.alerts:
+        return []
+    return [{"name": names.alert_group(service.name),
+             "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)]}]
+
+
+def alert_labels(service: Service, alert: Alert) -> dict[str, str]:
+    """Static labels of an alert: routing keys first, then the user's extras."""
+    return {
+        names.SEVERITY_LABEL: alert.severity,
+        names.SERVICE_LABEL: service.name,
+        names.TEAM_LABEL: service.team,
+        **alert.labels,
+    }
+
+
+def alert_annotations(alert: Alert, service: Service, spec: Spec) -> dict[str, str]:
+    """Annotations of an alert; the promtool tests predict exactly these, so both follow any change here.
+
+    `dashboard_url` links the notification to the service's generated Grafana dashboard.
+    """
+    out = {"summary": alert.summary, "description": alert.description, "runbook_url": alert.runbook_url}
+    if service.dashboards.enabled:
+        out[names.DASHBOARD_URL_ANNOTATION] = names.dashboard_url(spec.grafana.url, service.name)
+    return {**out, **alert.annotations}
+
+
+def alert_rule(service: Service, alert: Alert, spec: Spec) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "alert": alert.name,
+        "expr": alert_expr(alert, names.job_name(service.name)),
+        "labels": alert_labels(service, alert),
+        "annotations": alert_annotations(alert, service, spec),
+    }
+    if alert.for_:
+        rule["for"] = str(alert.for_)
+    return rule

@@ -1,0 +1,300 @@
+"""promtool unit tests for every alert: fires just past its threshold after `for`, stays silent just
+below, and resolves when the condition clears.
+
+Series are synthesized from the metric contract: label values are chosen to satisfy (or, for the
+"good" series of a ratio, to escape) the alert's matchers, and expected annotations are predicted
+with stackgen.parsers.gotemplate, so a wrong description template fails here just as a wrong threshold does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackgen.model import names
+from stackgen.model.promql import number
+from stackgen.output.artifact import Artifact
+from stackgen.output.quoting import promql_string
+from stackgen.output.serialize import yaml_artifact
+from stackgen.parsers.gotemplate import render as render_template
+from stackgen.parsers.regex import example
+from stackgen.resolve import Stack
+from stackgen.spec.alerts import (
+    Alert,
+    ErrorRatioAlert,
+    LatencyQuantileAlert,
+    RawAlert,
+    Selector,
+    TargetDownAlert,
+    ThresholdAlert,
+    WatchdogAlert,
+)
+from stackgen.spec.models import Spec
+from stackgen.spec.service import Metric, Service
+from stackgen.spec.types import Duration, Matcher
+from stackgen.targets.prometheus.alert_rules import alert_annotations, alert_labels
+
+COUNT_PER_STEP = 1000.0  # events per evaluation step in synthetic counters
+JUST_PAST = 1.1  # "just past the threshold": 10% beyond it
+JUST_BELOW = 0.9
+
+
+def render(stack: Stack) -> list[Artifact]:
+    header = names.header(stack.spec_name)
+    step = stack.spec.prometheus.evaluation_interval
+    out = []
+    for service in stack.spec.services:
+        if not service.alerts:
+            continue
+        cases = [case for alert in service.alerts for case in alert_cases(stack.spec, service, alert, step)]
+        rules = names.alert_rules_file(service.name).removeprefix("prometheus/")
+        document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(step), "tests": cases}
+        out.append(yaml_artifact(names.alert_tests_file(service.name), document, header))
+    return out
+
+
+@dataclass
+class Scenario:
+    """Input series over time and what must be firing at chosen instants."""
+
+    step: Duration
+    series: list[dict[str, str]] = field(default_factory=list)
+    checks: list[tuple[int, list[dict[str, Any]]]] = field(default_factory=list)  # (step index, alerts)
+
+    def case(self, alertname: str) -> dict[str, Any]:
+        return {
+            "interval": str(self.step),
+            "input_series": self.series,
+            "alert_rule_test": [
+                {"eval_time": str(Duration(self.step * at)), "alertname": alertname, "exp_alerts": alerts}
+                for at, alerts in self.checks
+            ],
+        }
+
+
+def alert_cases(spec: Spec, service: Service, alert: Alert, step: Duration) -> list[dict[str, Any]]:
+    match alert:
+        case ErrorRatioAlert():
+            return _error_ratio(spec, service, alert, step)
+        case LatencyQuantileAlert():
+            return _latency(spec, service, alert, step)
+        case ThresholdAlert():
+            return _threshold(spec, service, alert, step)
+        case TargetDownAlert():
+            return _target_down(spec, service, alert, step)
+        case WatchdogAlert():
+            scenario = Scenario(step, [{"series": 'stackgen_test_placeholder', "values": "0"}])
+            scenario.checks = [(1, [_expected(spec, service, alert, {}, 1.0)])]
+            return [scenario.case(alert.name)]
+        case RawAlert():
+            return list(alert.tests)
+    raise TypeError(alert)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _steps(duration: Duration, step: Duration) -> int:
+    return math.ceil(duration / step)
+
+
+def _expected(spec: Spec, service: Service, alert: Alert, result_labels: dict[str, str],
+              value: float) -> dict[str, Any]:
+    labels = {**result_labels, **alert_labels(service, alert)}
+    annotations = {k: render_template(v, result_labels, value)
+                   for k, v in alert_annotations(alert, service, spec).items()}
+    return {"exp_labels": labels, "exp_annotations": annotations}
+
+
+def _series_name(metric: str, labels: dict[str, str]) -> str:
+    body = ", ".join(f"{k}={promql_string(v)}" for k, v in sorted(labels.items()))
+    return f"{metric}{{{body}}}"
+
+
+def _counter(segments: list[tuple[float, int]]) -> str:
+    """Expanding notation for a counter growing by `inc` per step over consecutive segments."""
+    parts, last = [], None
+    # Increments are rounded so float noise (1000 * 0.055 = 55.00000000000001) cannot make a later
+    # segment start a hair below the previous value, which promtool would read as a counter reset.
+    segments = [(round(inc, 6), steps) for inc, steps in segments]
+    for inc, steps in segments:
+        if last is None:
+            parts.append(f"0+{number(inc)}x{steps}")
+            last = inc * steps
+        else:
+            start = last + inc
+            parts.append(f"{number(start)}+{number(inc)}x{steps - 1}")
+            last = start + inc * (steps - 1)
+    return " ".join(parts)
+
+
+def _value_for(label: str, require: list[Matcher], avoid: list[Matcher] | None = None) -> str:
+    """A label value satisfying every `require` matcher and failing at least one `avoid` matcher.
+
+    Candidates come from what a matcher stands for (`unquoted`: `code="a\\"b"` means a"b), never from
+    its spelling; _series_name quotes them again for PromQL.
+    """
+    mine = [m for m in require if m.label == label]
+    candidates = [m.unquoted for m in mine if m.op == "="]
+    candidates += [e for m in mine if m.op == "=~" and (e := example(m.unquoted))]
+    related = [m.unquoted for m in (avoid or []) + mine if m.label == label]
+    candidates += ["true", "false"] if any(v in ("true", "false") for v in related) else ["200", "500"]
+    candidates += [f"{label}-a", "a", "0"]
+    relevant_avoid = [m for m in (avoid or []) if m.label == label]
+    for value in candidates:
+        if all(m.matches(value) for m in mine) and (not relevant_avoid or not all(
+                m.matches(value) for m in relevant_avoid)):
+            return value
+    raise ValueError(f"cannot synthesize a value for label {label!r}; give the alert kind 'raw' with tests")
+
+
+def _series_labels(service: Service, metric: Metric, require: list[Matcher],
+                   avoid: list[Matcher] | None = None) -> dict[str, str]:
+    labels = {"job": names.job_name(service.name), "instance": f"{service.name}:{service.ports.metrics}"}
+    for label in metric.labels:
+        labels[label] = _value_for(label, require, avoid if avoid else None)
+    return labels
+
+
+def _metric(service: Service, selector: Selector) -> Metric:
+    metric = service.metric(selector.metric)
+    assert metric is not None, "resolve checked the contract"
+    return metric
+
+
+# --- kinds ------------------------------------------------------------------------------------
+
+def _error_ratio(spec: Spec, service: Service, alert: ErrorRatioAlert, step: Duration) -> list[dict[str, Any]]:
+    bad_metric, total_metric = _metric(service, alert.bad), _metric(service, alert.total)
+    bad_labels = _series_labels(service, bad_metric, [*alert.bad.matchers, *alert.total.matchers])
+    same_metric = alert.bad.metric == alert.total.metric
+    good_labels = _series_labels(service, total_metric, list(alert.total.matchers),
+                                 list(alert.bad.matchers) if same_metric else None)
+    for label in alert.by:  # both series must fall in the same aggregation group
+        good_labels[label] = bad_labels[label]
+    result = {k: bad_labels[k] for k in ["job", *alert.by]}
+    window = _steps(alert.window, step)
+    pending = _steps(alert.for_, step)
+    fire_ratio = min(alert.threshold * JUST_PAST, (alert.threshold + 1) / 2)
+    silent_ratio = alert.threshold * JUST_BELOW
+
+    def scenario(ratio: float, active: int, quiet: int) -> Scenario:
+        bad = COUNT_PER_STEP * ratio
+        s = Scenario(step)
+        s.series.append({"series": _series_name(alert.bad.metric, bad_labels),
+                         "values": _counter([(bad, active), (0.0, quiet)] if quiet else [(bad, active)])})
+        rest = COUNT_PER_STEP - bad if same_metric else COUNT_PER_STEP
+        s.series.append({"series": _series_name(alert.total.metric, good_labels),
+                         "values": _counter([(rest, active), (COUNT_PER_STEP, quiet)] if quiet else [(rest, active)])})
+        return s
+
+    fire_at = 1 + pending + 1  # first rate needs two samples; then `for`; then one step of margin
+    fires = scenario(fire_ratio, fire_at + 2, 0)
+    fires.checks = [(fire_at, [_expected(spec, service, alert, result, fire_ratio)])]
+    if pending:
+        fires.checks.insert(0, (pending, []))  # still pending: `for` has not elapsed
+    silent = scenario(silent_ratio, fire_at + window + 2, 0)
+    silent.checks = [(fire_at, []), (fire_at + window, [])]
+    clear_at = fire_at + 1
+    resolves = scenario(fire_ratio, clear_at, window + 4)
+    resolves.checks = [(fire_at, [_expected(spec, service, alert, result, fire_ratio)]),
+                       (clear_at + window + 2, [])]
+    return [fires.case(alert.name), silent.case(alert.name), resolves.case(alert.name)]
+
+
+def _latency(spec: Spec, service: Service, alert: LatencyQuantileAlert, step: Duration) -> list[dict[str, Any]]:
+    metric = _metric(service, alert.histogram)
+    buckets = list(metric.buckets or [])
+    t = alert.threshold
+    index = buckets.index(t)
+    lower = buckets[index - 1] if index else 0.0
+    upper = buckets[index + 1]
+    beyond = 0.1 if alert.quantile > 0.2 else alert.quantile / 2  # fraction into the next bucket
+    below_fraction = (alert.quantile - beyond) / (1 - beyond)
+    fire_value = t + (upper - t) * beyond
+    silent_value = lower + (t - lower) * alert.quantile
+    labels = _series_labels(service, metric, list(alert.histogram.matchers))
+    result = {k: labels[k] for k in ["job", *alert.by]}
+
+    def cumulative(bound: float, fire: bool) -> float:
+        if fire:
+            return 0.0 if bound < t else (COUNT_PER_STEP * below_fraction if bound == t else COUNT_PER_STEP)
+        return 0.0 if bound < t else COUNT_PER_STEP
+
+    def scenario(first_fire: bool, first_steps: int, second_steps: int) -> Scenario:
+        s = Scenario(step)
+        # Only the buckets around the threshold shape the quantile; the others would repeat 0 or N.
+        for bound in [b for b in buckets if lower <= b <= upper] + [math.inf]:
+            le = "+Inf" if bound == math.inf else number(bound)
+            segments = [(cumulative(bound, first_fire), first_steps)]
+            if second_steps:
+                segments.append((cumulative(bound, not first_fire), second_steps))
+            s.series.append({"series": _series_name(f"{metric.name}_bucket", {**labels, "le": le}),
+                             "values": _counter(segments)})
+        return s
+
+    window = _steps(alert.window, step)
+    pending = _steps(alert.for_, step)
+    fire_at = 1 + pending + 1
+    fires = scenario(True, fire_at + 2, 0)
+    fires.checks = (([(pending, [])] if pending else [])
+                    + [(fire_at, [_expected(spec, service, alert, result, fire_value)])])
+    silent = scenario(False, fire_at + window + 2, 0)
+    silent.checks = [(fire_at, []), (fire_at + window, [])]
+    clear_at = fire_at + 1
+    resolves = scenario(True, clear_at, window + 4)
+    resolves.checks = [(fire_at, [_expected(spec, service, alert, result, fire_value)]),
+                       (clear_at + window + 2, [])]
+    assert silent_value < t < fire_value
+    return [fires.case(alert.name), silent.case(alert.name), resolves.case(alert.name)]
+
+
+def _threshold(spec: Spec, service: Service, alert: ThresholdAlert, step: Duration) -> list[dict[str, Any]]:
+    metric = _metric(service, alert.gauge)
+    labels = _series_labels(service, metric, list(alert.gauge.matchers))
+    t = alert.threshold
+    upward = alert.op in (">", ">=")
+    if t == 0:
+        fire_value, silent_value = (1.0, -1.0) if upward else (-1.0, 1.0)
+    else:
+        past, below = (JUST_PAST, JUST_BELOW) if (t > 0) == upward else (JUST_BELOW, JUST_PAST)
+        fire_value, silent_value = round(t * past, 9), round(t * below, 9)
+    series = _series_name(metric.name, labels)
+    pending = _steps(alert.for_, step)
+    fire_at = pending + 1
+    expected = _expected(spec, service, alert, labels, fire_value)
+
+    def scenario(values: str, checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+        s = Scenario(step, [{"series": series, "values": values}], checks)
+        return s.case(alert.name)
+
+    horizon = fire_at + 2
+    return [
+        scenario(f"{number(fire_value)}x{horizon}", ([(pending - 1, [])] if pending else []) + [(fire_at, [expected])]),
+        scenario(f"{number(silent_value)}x{horizon}", [(fire_at, [])]),
+        scenario(f"{number(fire_value)}x{fire_at} {number(silent_value)}x{4}",
+                 [(fire_at, [expected]), (fire_at + 2, [])]),
+    ]
+
+
+def _target_down(spec: Spec, service: Service, alert: TargetDownAlert, step: Duration) -> list[dict[str, Any]]:
+    job = names.job_name(service.name)
+    target = {"job": job, "instance": f"{service.name}:{service.ports.metrics}"}
+    up = _series_name("up", target)
+    pending = _steps(alert.for_, step)
+    fire_at = pending + 1
+    horizon = fire_at + 2
+
+    def scenario(series: list[dict[str, str]], checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+        return Scenario(step, series, checks).case(alert.name)
+
+    down = _expected(spec, service, alert, target, 0.0)
+    vanished = _expected(spec, service, alert, {"job": job}, 1.0)
+    return [
+        scenario([{"series": up, "values": f"0x{horizon}"}], ([(pending - 1, [])] if pending else []) + [(fire_at, [down])]),
+        # The target is gone from discovery: no `up` series for the job at all.
+        scenario([{"series": _series_name("up", {"job": "some-other-job", "instance": "x:1"}),
+                   "values": f"1x{horizon}"}], [(fire_at, [vanished])]),
+        scenario([{"series": up, "values": f"1x{horizon}"}], [(fire_at, [])]),
+        scenario([{"series": up, "values": f"0x{fire_at} 1x4"}], [(fire_at, [down]), (fire_at + 2, [])]),
+    ]
