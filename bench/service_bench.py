@@ -1,8 +1,9 @@
 """Benchmarks of the Fugatto Audio Lab service (not tests: run by hand, record in bench/results/service.md).
 
     .venv/bin/python bench/service_bench.py                 # everything (~5 min on 2 cores)
-    .venv/bin/python bench/service_bench.py throughput      # one scenario: throughput|overhead|cost|scrape|rss
+    .venv/bin/python bench/service_bench.py throughput      # one scenario: throughput|overhead|cost|scrape|rss|fastpath
     .venv/bin/python bench/service_bench.py --device cuda   # on a GPU machine (see bench/gpu_bench.sh)
+    FUGATTO_FAST_PATH=1 .venv/bin/python bench/service_bench.py throughput   # the services with the opt-in fast path
 
 The service runs as a real subprocess (``python -m fugatto_lab.server``) on free ports; the load
 generator is a minimal keep-alive HTTP/1.1 client (an asyncio protocol on uvloop), so the
@@ -69,10 +70,12 @@ class OtlpSink:
 
 class Service:
     def __init__(self, *, max_batch: int, max_wait_ms: float, metrics: bool, tracing: bool, device: str,
-                 otlp_port: int | None, log_dir: Path, trace_ratio: float = 1.0) -> None:
+                 otlp_port: int | None, log_dir: Path, trace_ratio: float = 1.0, fast_path: bool | None = None) -> None:
         self.port, self.metrics_port = free_port(), free_port()
         env = {**os.environ, "METRICS_ENABLED": str(metrics).lower(), "TRACING_ENABLED": str(tracing).lower(),
                "FUGATTO_LOG_DIR": str(log_dir), "LOG_LEVEL": "INFO", "OTEL_TRACES_SAMPLER_ARG": str(trace_ratio)}
+        if fast_path is not None:  # else the service's default, or FUGATTO_FAST_PATH from this environment
+            env["FUGATTO_FAST_PATH"] = str(fast_path).lower()
         if otlp_port:
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{otlp_port}"
         self.proc = subprocess.Popen(
@@ -468,6 +471,48 @@ def scenario_cost(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
             "overhead_percent": {k: v / loaded_us * 100 for k, v in rows.items()}}
 
 
+def scenario_fastpath(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
+    """What FUGATTO_FAST_PATH=1 buys over the default plain FastAPI route: two services side by
+    side (batching and metrics on, as deployed), 32 clients, alternating rounds (the order flips
+    every round); per round the throughput and the event loop's CPU per request (the main
+    thread: the fast path changes only what runs there)."""
+    print(f"\n### Fast path (32 clients, {args.rounds} alternating rounds of {args.seconds} s)\n")
+    common = dict(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, metrics=True, tracing=False, device=args.device,
+                  otlp_port=None, log_dir=log_dir)
+    services = {"plain": Service(fast_path=False, **common), "fast path": Service(fast_path=True, **common)}
+    rps: dict[str, list[float]] = {name: [] for name in services}
+    loop_us: dict[str, list[float]] = {name: [] for name in services}
+    total_us: dict[str, list[float]] = {name: [] for name in services}
+    try:
+        names = list(services)
+        for round_no in range(args.rounds):
+            for name in names if round_no % 2 == 0 else names[::-1]:
+                svc = services[name]
+                load(svc.port, 32, 0, args.audio_seconds, warmup=1.0)
+                main_before, other_before = svc.thread_cpu()
+                r = load(svc.port, 32, args.seconds, args.audio_seconds, warmup=0)
+                main_after, other_after = svc.thread_cpu()
+                rps[name].append(r.throughput)
+                loop_us[name].append((main_after - main_before) / r.requests * 1e6)
+                total_us[name].append((main_after - main_before + other_after - other_before) / r.requests * 1e6)
+    finally:
+        for svc in services.values():
+            svc.stop()
+    print("| path | req/s per round | median req/s | event loop us/request (median) | whole process us/request (median) |\n"
+          "|---|---|---:|---:|---:|")
+    for name in services:
+        print(f"| {name} | {', '.join(f'{x:.0f}' for x in rps[name])} | {statistics.median(rps[name]):.1f} | "
+              f"{statistics.median(loop_us[name]):.0f} | {statistics.median(total_us[name]):.0f} |")
+    ratios = [f / p for f, p in zip(rps["fast path"], rps["plain"], strict=True)]
+    saved = [p - f for f, p in zip(loop_us["fast path"], loop_us["plain"], strict=True)]
+    print(f"\nthroughput fast / plain per round: {', '.join(f'{x:.2f}' for x in ratios)}; "
+          f"median {statistics.median(ratios):.3f}x")
+    print(f"event-loop CPU saved per request per round: {', '.join(f'{x:.0f}' for x in saved)} us; "
+          f"median {statistics.median(saved):.0f} us")
+    return {"fastpath_rps": rps, "fastpath_loop_us": loop_us, "fastpath_total_us": total_us,
+            "fastpath_ratio": statistics.median(ratios), "fastpath_loop_us_saved": statistics.median(saved)}
+
+
 def scenario_scrape(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
     """Scrape latency over HTTP with every label combination the service can emit populated."""
     from fugatto_lab.metrics import KNOWN_METHODS, ServiceMetrics, start_metrics_server
@@ -561,7 +606,7 @@ def scenario_rss(args: argparse.Namespace, log_dir: Path) -> dict[str, object]:
 
 
 SCENARIOS = {"throughput": scenario_throughput, "overhead": scenario_overhead, "cost": scenario_cost, "scrape": scenario_scrape,
-             "rss": scenario_rss}
+             "rss": scenario_rss, "fastpath": scenario_fastpath}
 
 
 def main() -> int:

@@ -93,6 +93,8 @@ class Settings:
     trace_sample_ratio: float = DEFAULT_TRACE_SAMPLE_RATIO
     faults_enabled: bool = False
     admin_token: str | None = field(default=None, repr=False)
+    # POST /generate answered past FastAPI's layers (fast_path.py); the plain route is the default.
+    fast_path: bool = False
 
     @property
     def effective_torch_threads(self) -> int:
@@ -159,6 +161,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "max_header_bytes": int(_number(env, "FUGATTO_MAX_HEADER_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024)),
         "faults_enabled": _bool(env, "FUGATTO_FAULTS_ENABLED", False),
         "admin_token": env.get("FUGATTO_ADMIN_TOKEN") or None,
+        "fast_path": _bool(env, "FUGATTO_FAST_PATH", False),
     }
     if env.get("FUGATTO_MODEL_PATH"):
         values["model_path"] = Path(env["FUGATTO_MODEL_PATH"])

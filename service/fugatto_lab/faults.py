@@ -14,11 +14,13 @@ import hmac
 import logging
 import random
 import threading
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .context import Service
 from .logging_setup import security_log
 
 log = logging.getLogger(__name__)
@@ -86,55 +88,63 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def add_routes(app: FastAPI, injector: FaultInjector, admin_token: str) -> None:
-    """``/admin/faults`` on the app itself, not through an included ``APIRouter``: the middleware
-    labels a request's metrics with its route's path template, and FastAPI includes a router as one
-    route with no path of its own, so every admin request would count as ``unmatched``."""
-    expected = admin_token.encode()
-
-    def require_admin(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-            security_log().warning(
-                "admin authentication failed",
-                extra={
-                    "event": "admin_auth_failed",
-                    "path": request.url.path,
-                    "http_method": request.method,
-                    "client_ip": _client(request),
-                    "reason": "missing bearer token" if not header else "invalid token",
-                },
-            )
-            raise Unauthorized()
-
-    admin = [Depends(require_admin)]
-
-    @app.get("/admin/faults", dependencies=admin)
-    def get_faults() -> FaultConfig:
-        return injector.config
-
-    @app.post("/admin/faults", dependencies=admin)
-    def set_faults(config: FaultConfig, request: Request) -> FaultConfig:
-        injector.set(config)
+async def require_admin(request: Request, svc: Service) -> None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = (svc.settings.admin_token or "").encode()
+    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
         security_log().warning(
-            "fault injection set",
-            extra={"event": "faults_set", "client_ip": _client(request), **config.model_dump()},
+            "admin authentication failed",
+            extra={
+                "event": "admin_auth_failed",
+                "path": request.url.path,
+                "http_method": request.method,
+                "client_ip": _client(request),
+                "reason": "missing bearer token" if not header else "invalid token",
+            },
         )
-        return config
+        raise Unauthorized()
 
-    @app.delete("/admin/faults", dependencies=admin)
-    def clear_faults(request: Request) -> FaultConfig:
-        injector.clear()
-        security_log().warning("fault injection cleared", extra={"event": "faults_cleared", "client_ip": _client(request)})
-        return injector.config
+
+async def fault_injector(svc: Service) -> FaultInjector:
+    assert svc.faults is not None, "the admin routes are included only with faults enabled"
+    return svc.faults
+
+
+Injector = Annotated[FaultInjector, Depends(fault_injector)]
+
+# Included by create_app only when FUGATTO_FAULTS_ENABLED=true.
+admin = APIRouter(dependencies=[Depends(require_admin)])
+
+
+@admin.get("/admin/faults")
+def get_faults(injector: Injector) -> FaultConfig:
+    return injector.config
+
+
+@admin.post("/admin/faults")
+def set_faults(config: FaultConfig, request: Request, injector: Injector) -> FaultConfig:
+    injector.set(config)
+    security_log().warning(
+        "fault injection set",
+        extra={"event": "faults_set", "client_ip": _client(request), **config.model_dump()},
+    )
+    return config
+
+
+@admin.delete("/admin/faults")
+def clear_faults(request: Request, injector: Injector) -> FaultConfig:
+    injector.clear()
+    security_log().warning("fault injection cleared", extra={"event": "faults_cleared", "client_ip": _client(request)})
+    return injector.config
 
 
 class Unauthorized(Exception):
     """Raised by the admin dependency; the app turns it into a 401 with ``WWW-Authenticate``."""
 
 
-def unauthorized_response() -> JSONResponse:
+async def unauthorized(_: Request, __: Unauthorized) -> JSONResponse:
+    """The app's handler for :class:`Unauthorized`."""
     return JSONResponse(
         {"error": "unauthorized", "detail": "a valid bearer token is required"},
         status_code=401,

@@ -7,8 +7,7 @@ request, echoes ``X-Request-ID``, counts and logs the outcome, and turns an unha
 into a JSON 500 that is still counted and logged.
 
 Pure ASGI (not ``BaseHTTPMiddleware``) because it runs on every request and the benchmark
-budget for all instrumentation is 3% of throughput. For the same reason it can serve a hot route
-itself (``hot_routes``), skipping the framework layers between it and the endpoint.
+budget for all instrumentation is 3% of throughput.
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 
+from fastapi.routing import iter_route_contexts
 from opentelemetry import trace
 from opentelemetry.context import Context
 from starlette.routing import BaseRoute, Match
@@ -45,16 +45,28 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
-    """The matched route's path template; a partial match (wrong method) still names the route."""
-    partial: str | None = None
-    for route in routes:
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return getattr(route, "path", UNMATCHED_ENDPOINT)
-        if match is Match.PARTIAL and partial is None:
-            partial = getattr(route, "path", None)
-    return partial or UNMATCHED_ENDPOINT
+class RouteTemplates:
+    """The path template of the route a request matches; a partial match (wrong method) still names it.
+
+    FastAPI includes an ``APIRouter`` as one route with no path of its own, so the routes are
+    flattened first, with the paths the app serves them under, as FastAPI's OpenAPI document
+    lists them. Flattened once, when the middleware stack is built at the first request.
+    """
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self._routes: list[tuple[Callable[[Scope], tuple[Match, Scope]], str | None]] = [
+            (route.matches, route.path) for route in iter_route_contexts(routes)
+        ]
+
+    def __call__(self, scope: Scope) -> str:
+        partial: str | None = None
+        for matches, path in self._routes:
+            match, _ = matches(scope)
+            if match is Match.FULL:
+                return path or UNMATCHED_ENDPOINT
+            if match is Match.PARTIAL and partial is None:
+                partial = path
+        return partial or UNMATCHED_ENDPOINT
 
 
 class ObservabilityMiddleware:
@@ -66,16 +78,10 @@ class ObservabilityMiddleware:
         metrics: ServiceMetrics | None,
         max_body_bytes: int,
         tracing: Tracing | None = None,
-        hot_routes: Mapping[tuple[str, str], ASGIApp] | None = None,
     ) -> None:
-        """``hot_routes`` maps (method, route template) to an ASGI app that serves it directly,
-        without FastAPI's exception middleware, router and endpoint wrapper: 43-78 us (15-23%)
-        less event-loop CPU per request on the build box (bench/results/service.md). Such an app
-        answers its own expected errors; an unhandled exception is still this middleware's 500."""
         self.app = app
-        self.hot_routes = dict(hot_routes or {})
         self.tracing = tracing if tracing is not None and tracing.enabled else None
-        self.routes = routes
+        self.route_template = RouteTemplates(routes)
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
 
@@ -83,7 +89,7 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        endpoint = route_template(self.routes, scope)
+        endpoint = self.route_template(scope)
         parent = self._sampled_parent(scope) if self.tracing is not None and endpoint not in _PROBES else None
         if parent is None:
             await self._handle(scope, receive, send, endpoint)
@@ -160,8 +166,8 @@ class ObservabilityMiddleware:
                         {"error": "payload_too_large", "detail": f"body exceeds {self.max_body_bytes} bytes"},
                     )
                     return 413
-                receive = _replay(body, receive)
-            await self.hot_routes.get((method, endpoint), self.app)(scope, receive, send_wrapper)
+                receive = replay(body, receive)
+            await self.app(scope, receive, send_wrapper)
         except Exception:
             log.exception("unhandled error", extra={"http_method": method, "endpoint": endpoint})
             if not response_started:
@@ -224,7 +230,7 @@ class ObservabilityMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def _replay(body: bytes, upstream: Receive) -> Receive:
+def replay(body: bytes, upstream: Receive) -> Receive:
     """Hand the buffered body to the app once, then pass through (so disconnects still arrive)."""
     sent = False
 

@@ -12,7 +12,7 @@ from fugatto_lab import logging_setup
 from fugatto_lab.app import create_app
 from fugatto_lab.config import ConfigError, settings_from_env
 from fugatto_lab.metrics import UNMATCHED_ENDPOINT
-from fugatto_lab.middleware import route_template
+from fugatto_lab.middleware import RouteTemplates
 
 from .conftest import ADMIN_TOKEN
 
@@ -70,12 +70,13 @@ def test_every_route_has_its_own_endpoint_label(settings):
     app = create_app(replace(settings, faults_enabled=True, admin_token=ADMIN_TOKEN), autoload=False)
     paths = app.openapi()["paths"]
     assert "/admin/faults" in paths
+    route_template = RouteTemplates(app.router.routes)
     for path, operations in paths.items():
         for method in operations:
             scope = {"type": "http", "method": method.upper(), "path": path, "root_path": "", "headers": []}
-            assert route_template(app.router.routes, scope) == path, (method, path)
+            assert route_template(scope) == path, (method, path)
     scope = {"type": "http", "method": "GET", "path": "/admin/other", "root_path": "", "headers": []}
-    assert route_template(app.router.routes, scope) == UNMATCHED_ENDPOINT
+    assert route_template(scope) == UNMATCHED_ENDPOINT
 
 
 def test_read_bounds_come_from_the_environment():
