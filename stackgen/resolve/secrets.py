@@ -2,7 +2,8 @@
 
 Everything in the spec can reach `generated/`, which is committed, so the scan walks every string
 of the validated model generically (a field added later is covered without touching this module).
-Only `SecretRef` values are skipped: they hold a file path or a variable name, never the secret.
+`SecretRef` values hold a file path or a variable name, never the secret, so their names say nothing;
+their values are still checked for credential formats (a token pasted where the path belongs).
 
 Messages say what was found and where it may live instead; they never repeat the value.
 """
@@ -59,7 +60,9 @@ def _walk(value: Any, path: Path_, name: str | None) -> Iterator[Finding]:
         if what := _find_in_string(str(value), name, isinstance(value, Matcher)):
             yield Finding(path, what)
     elif isinstance(value, SecretRef):
-        return
+        for key in ("file", "env"):
+            if (reference := getattr(value, key)) is not None and (what := find_in_text(reference)):
+                yield Finding((*path, key), what)
     elif isinstance(value, BaseModel):
         for attribute, key in _fields(type(value)):
             yield from _walk(getattr(value, attribute), (*path, key), None)
@@ -103,6 +106,8 @@ def remedy(path: Path_, what: str) -> str:
         if "Slack webhook" in what:
             return "use a slack receiver instead: its api_url takes {file: /run/secrets/NAME}"
         return "a webhook url cannot take a secret reference (Alertmanager 0.25 has no url_file): remove the credential"
+    if path[-1:] in (("file",), ("env",)):
+        return "a secret reference names the file or variable that holds the secret: put the secret in that file"
     if path == ("grafana", "url"):
         return "grafana.url is copied into every alert's dashboard_url and cannot take a secret reference: remove the credential"
     return "this field cannot take a secret reference ({file: ...} or {env: ...}): remove the credential"

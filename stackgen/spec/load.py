@@ -29,6 +29,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 _INT_BOUND = 2**63  # every tool downstream (Prometheus, Kubernetes, Go) reads 64-bit integers
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -65,6 +66,9 @@ def _scalar_value(construct: Callable[[yaml.Node], Any], node: yaml.ScalarNode) 
         reason = f"cannot read {_shown(node.value)} as {node.tag.rsplit(':', 1)[-1]}"
         detail = f": {_shown(str(exc), quote=False)}" if type(exc) is ValueError else ""  # the others say nothing useful
         raise _Unsafe(node.start_mark, reason + detail) from None
+    if isinstance(value, str) and (control := _CONTROL.search(value)):
+        raise _Unsafe(node.start_mark, f"{_shown(value)} holds the control character U+{ord(control.group()):04X}: "
+                      "only tab and newline are allowed (kustomize and other YAML tools refuse the rest)")
     if isinstance(value, float) and not math.isfinite(value):
         raise _Unsafe(node.start_mark, f"{_shown(node.value)} is not a finite number")
     if isinstance(value, int) and not isinstance(value, bool) and not -_INT_BOUND <= value < _INT_BOUND:

@@ -12,7 +12,7 @@ from stackgen.cli import app
 from stackgen.parsers.credentials import find_in_text, find_under_name, looks_random, name_kind, redact, shannon_entropy
 from stackgen.pipeline import render_stack
 from stackgen.resolve import Stack
-from stackgen.resolve.secrets import scan
+from stackgen.resolve.secrets import check_secrets, scan
 from stackgen.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,13 +148,20 @@ def test_committed_output_carries_no_credential_format():
     assert hits == []
 
 
-def test_secret_refs_are_not_scanned(tmp_path: Path):
-    """A {file: ...} reference names where the secret lives, never the secret, whatever its path looks like."""
-    text = BASE.read_text().replace("    team: web\n", "    team: web\n    secret_env:\n"
-                                    f"      DB_PASSWORD: {{file: /run/secrets/{AWS_KEY_ID}}}\n")
-    spec, _ = load_spec(_write(tmp_path, text))
-    assert spec.services[0].secret_env["DB_PASSWORD"].file == f"/run/secrets/{AWS_KEY_ID}"
+def test_secret_refs_are_checked_by_format_only(tmp_path: Path):
+    """A reference's name says nothing (DB_PASSWORD may point anywhere), but a token pasted where the path
+    belongs would be copied into generated/ (compose secrets, Kubernetes volumes) like any other string."""
+    ordinary = BASE.read_text().replace("    team: web\n", "    team: web\n    secret_env:\n"
+                                        "      DB_PASSWORD: {file: /run/secrets/db-password}\n")
+    spec, _ = load_spec(_write(tmp_path, ordinary))
     assert scan(spec) == []
+    pasted = ordinary.replace("/run/secrets/db-password", f"/run/secrets/{AWS_KEY_ID}")
+    spec, positions = load_spec(_write(tmp_path, pasted))
+    problems = [str(p) for p in check_secrets(spec, positions)]
+    assert len(problems) == 1
+    assert "services[0].secret_env.DB_PASSWORD.file: an AWS access key id" in problems[0]
+    assert "put the secret in that file" in problems[0]
+    assert AWS_KEY_ID not in problems[0]
 
 
 # --- detectors ------------------------------------------------------------------------------
