@@ -12,22 +12,24 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 
-# Known formats: the value alone proves a credential, whatever the field or key is called.
+# Known formats: the value alone proves a credential, whatever the field or key is called. The prefixes are
+# distinctive enough to be matched inside a word too (a token glued to other text is still a token), except
+# AWS's, whose letters-and-digits shape also occurs inside long upper-case names.
 _FORMATS: list[tuple[str, re.Pattern[str]]] = [
     # Each pattern spans the whole credential, so `redact` can mask it: the PEM block to its END line.
     ("a PEM private key (-----BEGIN ... PRIVATE KEY-----)",
      re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)", re.DOTALL)),
     ("a Slack webhook URL (https://hooks.slack.com/services/...)",
      re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9][A-Za-z0-9/_+-]*", re.IGNORECASE)),
-    ("a Slack token (xox?-...)", re.compile(r"(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10,}")),
-    ("a Slack app token (xapp-...)", re.compile(r"(?<![A-Za-z0-9])xapp-\d-[A-Za-z0-9-]{10,}")),
-    ("a GitHub token (gh?_...)", re.compile(r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{30,}")),
-    ("a GitHub token (github_pat_...)", re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,}")),
-    ("a GitLab token (glpat-...)", re.compile(r"(?<![A-Za-z0-9])glpat-[A-Za-z0-9_-]{20,}")),
+    ("a Slack token (xox?-...)", re.compile(r"xox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("a Slack app token (xapp-...)", re.compile(r"xapp-\d-[A-Za-z0-9-]{10,}")),
+    ("a GitHub token (gh?_...)", re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}")),
+    ("a GitHub token (github_pat_...)", re.compile(r"github_pat_[A-Za-z0-9_]{22,}")),
+    ("a GitLab token (glpat-...)", re.compile(r"glpat-[A-Za-z0-9_-]{20,}")),
     ("an AWS access key id (AKIA... or ASIA...)", re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])")),
-    ("a Google API key (AIza...)", re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}")),
-    ("a Stripe key (sk_live_...)", re.compile(r"(?<![A-Za-z0-9])[rs]k_live_[0-9A-Za-z]{16,}")),
-    ("a JWT (eyJ...)", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
+    ("a Google API key (AIza...)", re.compile(r"AIza[0-9A-Za-z_-]{35}")),
+    ("a Stripe key (sk_live_...)", re.compile(r"[rs]k_live_[0-9A-Za-z]{16,}")),
+    ("a JWT (eyJ...)", re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
 ]
 # Greedy up to the last '@' of the authority: an unencoded '@' in a password still ends at the host.
 # The lookbehind starts a scheme only at the start of a word: a long run of letters is not tried from each one.

@@ -184,6 +184,8 @@ def test_secret_refs_are_checked_by_format_only(tmp_path: Path):
     ("-----BEGIN " + "PRIVATE KEY-----", "a PEM private key (-----BEGIN ... PRIVATE KEY-----)"),
     (f"Bearer {JWT}", "a JWT (eyJ...)"),
     ("Authorization: Bearer 9fQ2x7LmA4vR8tK1zW6pE3nB", "an Authorization header credential"),
+    (f"API errors{SLACK_TOKEN}", "a Slack token (xox?-...)"),  # glued to the text before it (found by the fuzzer)
+    (f"see{GITHUB_TOKEN}", "a GitHub token (gh?_...)"),
 ])
 def test_credential_formats_are_found(text: str, what: str):
     assert find_in_text(text) == what
