@@ -19,6 +19,7 @@ thread-safe, and one pass over a big batch is what makes a GPU (and vectorised C
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -90,7 +91,8 @@ class BatchWorker:
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self.tracer = tracer
-        self.queue: queue.Queue[GenerationJob] = queue.Queue(maxsize=max_queue)
+        # None is stop()'s wake-up call: a worker blocked on an empty queue ends at once, not at its next poll.
+        self.queue: queue.Queue[GenerationJob | None] = queue.Queue(maxsize=max_queue)
         self.stats = BatchStats()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,6 +108,8 @@ class BatchWorker:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        with contextlib.suppress(queue.Full):  # a full queue keeps the worker busy: it sees _stop after this pass
+            self.queue.put_nowait(None)
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -197,24 +201,34 @@ class BatchWorker:
             expected = 0
         else:
             try:
-                batch = [self.queue.get(timeout=0.2)]
+                first = self.queue.get(timeout=0.2)
             except queue.Empty:
                 return []
+            if first is None:
+                return []
+            batch = [first]
             expected = self.stats.last_batch_size
         deadline = time.perf_counter() + self.max_wait
         while len(batch) < self.max_batch:
             try:
-                batch.append(self.queue.get_nowait())
-                continue
+                job = self.queue.get_nowait()
             except queue.Empty:
                 pass
+            else:
+                if job is None:  # stop() woke us
+                    break
+                batch.append(job)
+                continue
             remaining = deadline - time.perf_counter()
             if len(batch) >= expected or remaining <= 0:
                 break
             try:
-                batch.append(self.queue.get(timeout=remaining))
+                job = self.queue.get(timeout=remaining)
             except queue.Empty:
                 break
+            if job is None:
+                break
+            batch.append(job)
         return batch
 
     def _run(self, batch: list[GenerationJob]) -> list[GenerationJob]:
@@ -329,7 +343,9 @@ class BatchWorker:
         pending: list[tuple[GenerationJob, Result]] = []
         while True:
             try:
-                pending.append((self.queue.get_nowait(), error))
+                job = self.queue.get_nowait()
             except queue.Empty:
                 break
+            if job is not None:
+                pending.append((job, error))
         self._deliver(pending)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -173,7 +174,17 @@ def test_a_generation_slower_than_the_request_timeout_is_503(settings):
     from .conftest import running
 
     with running(replace(settings, request_timeout_s=0.001)) as slow:
-        r = generate(slow, duration=30.0)  # 480,000 samples: milliseconds of work, never 1 ms
+        worker = slow.app.state.svc.worker
+        run_pass = worker._run
+
+        def slow_pass(batch):
+            # A pass that surely outlasts the timeout: on a loaded box the event loop may otherwise
+            # reach a finished generation before its 1 ms timer, and answer 200.
+            time.sleep(0.2)
+            return run_pass(batch)
+
+        worker._run = slow_pass
+        r = generate(slow, duration=1.0)
         assert r.status_code == 503 and r.json()["error"] == "timeout"
         assert slow.get("/health").json()["status"] == "healthy"
 
