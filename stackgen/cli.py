@@ -7,16 +7,29 @@ commands so that `stackgen --help` does not pay for pydantic, the targets or the
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from stackgen.diagnostics import Diagnostic
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Generate and prove a monitoring stack from one typed spec.")
 
 SpecOption = Annotated[Path, typer.Option("--spec", "-s", help="the stack spec")]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="folder of generated files")]
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[Format, typer.Option(
+    "--format", help="text, or json: the diagnostics as one JSON list on stdout, status lines on stderr")]
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 
@@ -27,65 +40,91 @@ def _fail(lines: list[str], code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load(spec: Path):
+def _report(fmt: Format, diagnostics: list[Diagnostic], lines: list[str], summary: str, code: int) -> typer.Exit:
+    """A failure: its text lines and summary on stderr, or the JSON document on stdout and the summary on stderr."""
+    if fmt is Format.json:
+        from stackgen.diagnostics import json_text
+
+        sys.stdout.write(json_text(diagnostics))
+        lines = []
+    return _fail([*lines, summary], code)
+
+
+def _succeed(fmt: Format, diagnostics: list[Diagnostic], status: str) -> None:
+    """Success: the status line on stdout, or the JSON document there and the status on stderr."""
+    if fmt is Format.json:
+        from stackgen.diagnostics import json_text
+
+        sys.stdout.write(json_text(diagnostics))
+    typer.echo(status, err=fmt is Format.json)
+
+
+def _load(spec: Path, fmt: Format = Format.text):
     from stackgen.diagnostics import SpecError, one_line
     from stackgen.pipeline import load_stack
 
     try:
         return load_stack(spec)
     except SpecError as exc:
-        raise _fail([str(p) for p in exc.problems]
-                    + [f"{len(exc.problems)} problem(s) in {one_line(str(spec))}; nothing was written"], EXIT_BAD_INPUT) from None
+        raise _report(fmt, exc.problems, [str(p) for p in exc.problems],
+                      f"{len(exc.problems)} problem(s) in {one_line(str(spec))}; nothing was written", EXIT_BAD_INPUT) from None
 
 
-def _render(spec: Path):
+def _render(spec: Path, fmt: Format):
     from stackgen.pipeline import render_stack
 
-    stack = _load(spec)
+    stack = _load(spec, fmt)
     return stack, render_stack(stack)
 
 
 @app.command()
-def render(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
+def render(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"), fmt: FormatOption = Format.text) -> None:
     """Render every generated file from the spec into --out (atomically)."""
     from stackgen.output.write import OutputError, write_tree
 
-    _, artifacts = _render(spec)
+    _, artifacts = _render(spec, fmt)
     try:
         write_tree(out, artifacts, protected=[spec])
     except OutputError as exc:
         raise _fail([str(exc)], EXIT_BAD_INPUT) from None
-    typer.echo(f"rendered {len(artifacts)} files into {out}")
+    _succeed(fmt, [], f"rendered {len(artifacts)} files into {out}")
 
 
 @app.command()
-def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
+def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"), fmt: FormatOption = Format.text) -> None:
     """Fail unless --out matches a fresh render and every validator accepts it."""
     import tempfile
+    from dataclasses import replace
 
+    from stackgen.diagnostics import Diagnostic
     from stackgen.output.write import OutputError, drift, write_tree
     from stackgen.pipeline import validate
 
-    stack, artifacts = _render(spec)
+    stack, artifacts = _render(spec, fmt)
     try:
-        problems = drift(out, artifacts).lines(out.as_posix())
+        drifted = [Diagnostic(file, rule="drift", message=message)
+                   for file, message in drift(out, artifacts).problems(out.as_posix())]
     except OutputError as exc:
         raise _fail([str(exc)], EXIT_BAD_INPUT) from None
     with tempfile.TemporaryDirectory(prefix="stackgen-check-") as tmp:
         root = Path(tmp) / "generated"
         write_tree(root, artifacts)
-        problems += [f"{out}/{finding}" for finding in validate(root, stack)]
+        invalid = [replace(finding, file=f"{out}/{finding.file}") for finding in validate(root, stack)]
+    problems = drifted + invalid
     if problems:
-        raise _fail(problems + [f"check failed: {len(problems)} problem(s)"], EXIT_CHECK_FAILED)
-    typer.echo(f"{out} is in sync with {spec} and valid ({len(artifacts)} files)")
+        lines = [str(d) for d in drifted] + [d.check_text() for d in invalid]
+        raise _report(fmt, problems, lines, f"check failed: {len(problems)} problem(s)", EXIT_CHECK_FAILED)
+    _succeed(fmt, [], f"{out} is in sync with {spec} and valid ({len(artifacts)} files)")
 
 
 @app.command()
-def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")) -> None:
-    """Show, as a unified diff, what `render` would change in --out. Exit 1 when it would change anything."""
+def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"), fmt: FormatOption = Format.text) -> None:
+    """Show, as a unified diff, what `render` would change in --out. Exit 1 when it would change anything.
+
+    --format applies to an invalid spec only: the diff itself is the output."""
     from stackgen.output.write import OutputError, unified_diff
 
-    _, artifacts = _render(spec)
+    _, artifacts = _render(spec, fmt)
     try:
         text = unified_diff(out, artifacts, out.as_posix(), protected=[spec])
     except OutputError as exc:
@@ -99,23 +138,24 @@ def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated
 def lint(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"),
          live: Annotated[str | None, typer.Option(help="a /metrics URL to compare with the metric contract")] = None,
          service: Annotated[str | None, typer.Option(help="the service --live belongs to (needed with several)")] = None,
-         ) -> None:
+         fmt: FormatOption = Format.text) -> None:
     """Semantic checks of the spec and a fresh render (docs/lint.md); exit 1 on any error finding."""
-    from stackgen.lint.finding import ERROR
+    from stackgen.diagnostics import ERROR
     from stackgen.pipeline import lint as run_lint
 
-    stack, artifacts = _render(spec)
+    stack, artifacts = _render(spec, fmt)
     try:
         findings = run_lint(stack, artifacts, spec.resolve().parent, out.as_posix(), live, service)
     except ValueError as exc:
         raise _fail([str(exc)], EXIT_BAD_INPUT) from None
-    for finding in findings:
-        typer.echo(str(finding))
+    if fmt is Format.text:
+        for finding in findings:
+            typer.echo(finding.lint_text())
     errors = sum(1 for f in findings if f.severity == ERROR)
     summary = f"lint: {errors} error(s), {len(findings) - errors} warning(s)"
     if errors:
-        raise _fail([summary], EXIT_CHECK_FAILED)
-    typer.echo(summary)
+        raise _report(fmt, findings, [], summary, EXIT_CHECK_FAILED)
+    _succeed(fmt, findings, summary)
 
 
 explain_app = typer.Typer(no_args_is_help=True, help="Explain what the spec generates, in plain numbers.")
@@ -123,11 +163,13 @@ app.add_typer(explain_app, name="explain")
 
 
 @explain_app.command("slo")
-def explain_slo(spec: SpecOption = Path("stack.yaml")) -> None:
-    """For each SLO: its burn-rate windows, factors, and the error ratio each tier fires at."""
+def explain_slo(spec: SpecOption = Path("stack.yaml"), fmt: FormatOption = Format.text) -> None:
+    """For each SLO: its burn-rate windows, factors, and the error ratio each tier fires at.
+
+    --format applies to an invalid spec only: the explanation itself is the output."""
     from stackgen.model.slo_explain import explain
 
-    typer.echo(explain(_load(spec).spec), nl=False)
+    typer.echo(explain(_load(spec, fmt).slos), nl=False)
 
 
 @app.command()

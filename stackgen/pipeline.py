@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
+from stackgen.diagnostics import Diagnostic
 from stackgen.output.artifact import Artifact
 from stackgen.resolve import Stack, load_stack
 
 if TYPE_CHECKING:
-    from stackgen.checks.finding import Finding as CheckFinding
     from stackgen.lint.context import Context
-    from stackgen.lint.finding import Finding as LintFinding
     from stackgen.spec.service import Service
 
 __all__ = ["LINT_RULES", "PACKAGING_TARGETS", "TARGETS", "VALIDATORS", "lint", "load_stack", "render_stack", "validate"]
@@ -43,14 +42,14 @@ class PackagingTarget(Protocol):
 class Validator(Protocol):
     """A check of the rendered tree on disk (internal, or by the real tool)."""
 
-    def validate(self, root: Path, stack: Stack) -> list[CheckFinding]: ...
+    def validate(self, root: Path, stack: Stack) -> list[Diagnostic]: ...
 
 
 @runtime_checkable
 class LintRule(Protocol):
     """A family of semantic rules over the spec and its fresh in-memory render."""
 
-    def check(self, ctx: Context) -> Iterable[LintFinding]: ...
+    def check(self, ctx: Context) -> Iterable[Diagnostic]: ...
 
 
 P = TypeVar("P")
@@ -125,16 +124,16 @@ def render_stack(stack: Stack) -> list[Artifact]:
     return sorted(artifacts)
 
 
-def validate(root: Path, stack: Stack) -> list[CheckFinding]:
-    """Every validator's findings on the tree rendered at `root`."""
-    findings: list[CheckFinding] = []
+def validate(root: Path, stack: Stack) -> list[Diagnostic]:
+    """Every validator's findings on the tree rendered at `root`, each naming its file relative to `root`."""
+    findings: list[Diagnostic] = []
     for validator in VALIDATORS.modules():
         findings.extend(validator.validate(root, stack))
     return findings
 
 
 def lint(stack: Stack, artifacts: list[Artifact], spec_dir: Path, out_name: str = "generated",
-         live: str | None = None, live_service: str | None = None) -> list[LintFinding]:
+         live: str | None = None, live_service: str | None = None) -> list[Diagnostic]:
     """Every finding of every rule family, errors first, then in location order.
 
     `spec_dir` resolves paths the spec names (the OpenAPI documents); `out_name` is how generated
@@ -143,15 +142,14 @@ def lint(stack: Stack, artifacts: list[Artifact], spec_dir: Path, out_name: str 
     """
     from stackgen.lint import live as live_rules
     from stackgen.lint.context import Context
-    from stackgen.lint.finding import Finding
 
     ctx = Context(stack, artifacts, spec_dir, out_name)
-    findings: list[LintFinding] = []
+    findings: list[Diagnostic] = []
     for rule in LINT_RULES.modules():
         findings.extend(rule.check(ctx))
     if live is not None:
         findings.extend(live_rules.check(ctx, live, live_target(stack, live_service)))
-    return sorted(set(findings), key=Finding.sort_key)
+    return sorted(set(findings), key=Diagnostic.severity_first)
 
 
 def live_target(stack: Stack, name: str | None) -> Service:

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from stackgen.checks.finding import Finding
 from stackgen.checks.tools import ToolMissing, find_python_cli, missing_finding, output_of, run
+from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.logstash_grammar import LogstashSyntaxError, file_input_paths, parse
 from stackgen.resolve import Stack
@@ -25,25 +25,25 @@ from stackgen.spec.server import image_problem
 FILE = names.COMPOSE_FILE
 
 
-def validate(root: Path, stack: Stack) -> list[Finding]:
+def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     path = root / FILE
     if not path.exists():
-        return [Finding(FILE, "compose", "the compose file was not rendered")]
+        return [Diagnostic(FILE, rule="compose", message="the compose file was not rendered")]
     findings = _schema(root)
     compose = yaml.safe_load(path.read_text(encoding="utf-8"))
-    findings += [Finding(FILE, "compose", message) for message in references(root, compose)]
-    findings += [Finding(FILE, "compose", message) for message in log_mounts(root, compose, stack)]
+    findings += [Diagnostic(FILE, rule="compose", message=message) for message in references(root, compose)]
+    findings += [Diagnostic(FILE, rule="compose", message=message) for message in log_mounts(root, compose, stack)]
     return findings
 
 
-def _schema(root: Path) -> list[Finding]:
+def _schema(root: Path) -> list[Diagnostic]:
     try:
         tool = find_python_cli("check-jsonschema", "check-jsonschema")
     except ToolMissing as exc:
         return [missing_finding(exc, FILE)]
     result = run([tool, "--builtin-schema", "vendor.compose-spec", FILE], cwd=root)
     if result.returncode != 0:
-        return [Finding(FILE, "check-jsonschema vendor.compose-spec", output_of(result))]
+        return [Diagnostic(FILE, rule="check-jsonschema vendor.compose-spec", message=output_of(result))]
     return []
 
 

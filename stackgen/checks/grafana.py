@@ -15,9 +15,8 @@ from typing import Any
 
 import yaml
 
-from stackgen.checks.finding import Finding
+from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
-from stackgen.model import slo as slo_model
 from stackgen.parsers.promql_analysis import BUILTIN_SERIES, PromQLError, selected_metrics
 from stackgen.resolve import Stack
 
@@ -25,28 +24,28 @@ CHECK = "grafana"
 _VARIABLE = re.compile(r"^\$\{?(\w+)\}?$")
 
 
-def validate(root: Path, stack: Stack) -> list[Finding]:
-    findings: list[Finding] = []
+def validate(root: Path, stack: Stack) -> list[Diagnostic]:
+    findings: list[Diagnostic] = []
     provisioned = _provisioned_uids(root, findings)
     recording = _recording_rules(root)
     uids = _dashboard_uids(root)
     for service in stack.spec.services:
         files = [names.dashboard_file(service.name)] if service.dashboards.enabled else []
-        if slo_model.has_dashboard(service):
+        if stack.has_slo_dashboard(service):
             files.append(names.slo_dashboard_file(service.name))
         known = {s for m in service.metrics for s in m.series_names()} | BUILTIN_SERIES | recording
         for file in files:
             path = root / file
             if not path.exists():
-                findings.append(Finding(file, CHECK, "dashboard missing"))
+                findings.append(Diagnostic(file, rule=CHECK, message="dashboard missing"))
                 continue
             try:
                 dashboard = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
-                findings.append(Finding(file, CHECK, f"not JSON: {exc}"))
+                findings.append(Diagnostic(file, rule=CHECK, message=f"not JSON: {exc}"))
                 continue
             messages = check_dashboard(dashboard, known, provisioned) + check_links(dashboard, uids)
-            findings += [Finding(file, CHECK, message) for message in messages]
+            findings += [Diagnostic(file, rule=CHECK, message=message) for message in messages]
     return findings
 
 
@@ -161,12 +160,12 @@ def _datasources(
     return sorted(set(problems))
 
 
-def _provisioned_uids(root: Path, findings: list[Finding]) -> set[str]:
+def _provisioned_uids(root: Path, findings: list[Diagnostic]) -> set[str]:
     path = root / names.GRAFANA_DATASOURCES_FILE
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        findings.append(Finding(names.GRAFANA_DATASOURCES_FILE, CHECK, f"cannot read datasources: {exc}"))
+        findings.append(Diagnostic(names.GRAFANA_DATASOURCES_FILE, rule=CHECK, message=f"cannot read datasources: {exc}"))
         return set()
     return {d["uid"] for d in data.get("datasources", []) if isinstance(d, dict) and "uid" in d}
 

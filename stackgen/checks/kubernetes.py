@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from stackgen.checks.finding import Finding
 from stackgen.checks.tools import ToolMissing, find, find_python_cli, missing_finding, output_of, run
+from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.resolve import Stack
 from stackgen.spec.server import image_problem
@@ -23,10 +23,10 @@ from stackgen.spec.server import image_problem
 OPERATOR_GROUP = "monitoring.coreos.com/"
 
 
-def validate(root: Path, stack: Stack) -> list[Finding]:
+def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     dirs = sorted(p.parent.relative_to(root).as_posix() for p in (root / "k8s").rglob(names.KUSTOMIZATION))
     if not dirs:
-        return [Finding("k8s", "kubernetes", "no kustomization was rendered")]
+        return [Diagnostic("k8s", rule="kubernetes", message="no kustomization was rendered")]
     try:
         kubectl = find("kubectl", "kustomize")
     except ToolMissing as exc:
@@ -35,22 +35,22 @@ def validate(root: Path, stack: Stack) -> list[Finding]:
             "https://kubernetes.io/docs/tasks/tools/",
         )
         return [missing_finding(exc, names.K8S_BASE_DIR)]
-    findings: list[Finding] = []
+    findings: list[Diagnostic] = []
     for folder in dirs:
         args = (
             [kubectl, "kustomize", folder] if Path(kubectl).name == "kubectl" else [kubectl, "build", folder]
         )
         built = run(args, cwd=root)
         if built.returncode != 0:
-            findings.append(Finding(folder, "kustomize build", output_of(built)))
+            findings.append(Diagnostic(folder, rule="kustomize build", message=output_of(built)))
             continue
         docs = [d for d in yaml.safe_load_all(built.stdout) if d]
         label = f"{folder} (built)"
-        findings += [Finding(label, "kubernetes", m) for m in references(docs)]
+        findings += [Diagnostic(label, rule="kubernetes", message=m) for m in references(docs)]
         findings += _validate_core(root, label, docs)
         findings += _check_rules(label, docs)
         if folder == names.K8S_BASE_DIR:
-            findings += [Finding(label, "kubernetes", m) for m in rules_match_prometheus(root, stack, docs)]
+            findings += [Diagnostic(label, rule="kubernetes", message=m) for m in rules_match_prometheus(root, stack, docs)]
     return findings
 
 
@@ -58,7 +58,7 @@ def _name(doc: dict[str, Any]) -> str:
     return f"{doc.get('kind')} {doc.get('metadata', {}).get('name')!r}"
 
 
-def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[Finding]:
+def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[Diagnostic]:
     core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(OPERATOR_GROUP)]
     try:
         tool = find_python_cli("kubernetes-validate", "kubernetes-validate")
@@ -73,7 +73,7 @@ def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[F
         result = run([tool, "--strict", "--quiet", "-k", names.KUBERNETES_VERSION, *files], cwd=Path(tmp))
     if result.returncode != 0:
         return [
-            Finding(label, f"kubernetes-validate --strict -k {names.KUBERNETES_VERSION}", output_of(result))
+            Diagnostic(label, rule=f"kubernetes-validate --strict -k {names.KUBERNETES_VERSION}", message=output_of(result))
         ]
     return []
 
@@ -197,7 +197,7 @@ def _service_monitor(monitor: dict[str, Any], services: list[dict[str, Any]]) ->
     return problems
 
 
-def _check_rules(label: str, docs: list[dict[str, Any]]) -> list[Finding]:
+def _check_rules(label: str, docs: list[dict[str, Any]]) -> list[Diagnostic]:
     rules = [d for d in docs if d.get("kind") == "PrometheusRule"]
     if not rules:
         return []
@@ -214,7 +214,7 @@ def _check_rules(label: str, docs: list[dict[str, Any]]) -> list[Finding]:
             )
             result = run([promtool, "check", "rules", path.name], cwd=Path(tmp))
             if result.returncode != 0:
-                findings.append(Finding(label, f"promtool check rules ({_name(doc)})", output_of(result)))
+                findings.append(Diagnostic(label, rule=f"promtool check rules ({_name(doc)})", message=output_of(result)))
     return findings
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stackgen.checks.finding import Finding
+from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.logstash_grammar import BEATS_FIELDS, LOGSTASH_FIELDS, LogstashSyntaxError, fields_read, parse
 from stackgen.resolve import Stack
@@ -17,21 +17,21 @@ from stackgen.resolve import Stack
 CHECK = "logstash"
 
 
-def validate(root: Path, stack: Stack) -> list[Finding]:
+def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     services = [s for s in stack.spec.services if s.logs is not None]
     if not services:
         return []
-    findings: list[Finding] = []
+    findings: list[Diagnostic] = []
     file = names.LOGSTASH_PIPELINE
     path = root / file
     if not path.exists():
-        return [Finding(file, CHECK, "pipeline missing")]
+        return [Diagnostic(file, rule=CHECK, message="pipeline missing")]
     schema = {f.name for s in services for f in s.logs.fields}  # type: ignore[union-attr]
     allowed = schema | LOGSTASH_FIELDS | (BEATS_FIELDS if stack.spec.logging.input == "beats" else set())
-    findings += [Finding(file, CHECK, m) for m in check_pipeline(path.read_text(encoding="utf-8"), allowed)]
+    findings += [Diagnostic(file, rule=CHECK, message=m) for m in check_pipeline(path.read_text(encoding="utf-8"), allowed)]
     for service in services:
         template = names.index_template_file(service.name)
-        findings += [Finding(template, CHECK, m) for m in _check_template(root / template, service)]
+        findings += [Diagnostic(template, rule=CHECK, message=m) for m in _check_template(root / template, service)]
     return findings
 
 

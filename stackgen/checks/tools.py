@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stackgen.checks.finding import Finding
+from stackgen.diagnostics import Diagnostic
 
 DEBIAN_PACKAGE = {
     "promtool": "prometheus",
@@ -47,8 +47,8 @@ def run(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.Complete
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def missing_finding(exc: ToolMissing, file: str) -> Finding:
-    return Finding(file, exc.tool, str(exc))
+def missing_finding(exc: ToolMissing, file: str) -> Diagnostic:
+    return Diagnostic(file, rule=exc.tool, message=str(exc))
 
 
 def output_of(result: subprocess.CompletedProcess[str]) -> str:

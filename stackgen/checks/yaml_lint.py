@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackgen.checks.finding import Finding
+from stackgen.diagnostics import Diagnostic
 from stackgen.resolve import Stack
 
 # Long PromQL and templates are clearer unfolded; everything else is yamllint's default.
@@ -17,7 +17,7 @@ rules:
 """
 
 
-def validate(root: Path, stack: Stack) -> list[Finding]:
+def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     from yamllint import linter
     from yamllint.config import YamlLintConfig
 
@@ -26,5 +26,5 @@ def validate(root: Path, stack: Stack) -> list[Finding]:
     for path in sorted([*root.rglob("*.yml"), *root.rglob("*.yaml")]):
         relative = path.relative_to(root).as_posix()
         for problem in linter.run(path.read_text(encoding="utf-8"), config, relative):
-            findings.append(Finding(relative, "yamllint", f"{problem.line}:{problem.column}: {problem.message}"))
+            findings.append(Diagnostic(relative, rule="yamllint", message=f"{problem.line}:{problem.column}: {problem.message}"))
     return findings

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from stackgen.diagnostics import Diagnostic
 from stackgen.lint.context import Context, Expr
-from stackgen.lint.finding import Finding
 
 _CAMEL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for e in ctx.exprs:
         if e.kind == "alert":
             yield from _check_alert(ctx, e)
@@ -32,7 +32,7 @@ def handled_by_route(ctx: Context, labels: dict[str, str]) -> bool:
                for child in ctx.spec.alertmanager.route.routes)
 
 
-def _check_alert(ctx: Context, e: Expr) -> Iterator[Finding]:
+def _check_alert(ctx: Context, e: Expr) -> Iterator[Diagnostic]:
     rule = e.rule
     name = rule["alert"]
     labels = {**rule.get("labels", {}), "alertname": name}

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from stackgen.diagnostics import Diagnostic
 from stackgen.lint.context import Context
-from stackgen.lint.finding import Finding
 
 UNBOUNDED_NAMES = frozenset({
     "path", "url", "uri", "user", "user_id", "username", "request_id", "session", "session_id", "email", "ip",
@@ -21,7 +21,7 @@ def unbounded(label: str) -> bool:
     return label in UNBOUNDED_NAMES or label.endswith(UNBOUNDED_SUFFIXES)
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for i, service in enumerate(ctx.spec.services):
         for j, metric in enumerate(service.metrics):
             for k, label in enumerate(metric.labels):

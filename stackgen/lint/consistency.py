@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from stackgen.diagnostics import Diagnostic
 from stackgen.lint.context import Context
-from stackgen.lint.finding import Finding
 from stackgen.model import names
 from stackgen.spec.service import Service
 from stackgen.spec.types import Duration
@@ -22,7 +22,7 @@ from stackgen.spec.types import Duration
 REGENERATE = "run `stackgen render` (never edit generated/ by hand); if the render itself disagrees, fix the generator"
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Diagnostic]:
     docs = _k8s_documents(ctx)
     for i, service in enumerate(ctx.spec.services):
         yield from _command(ctx, i, service)
@@ -31,7 +31,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield from _kubernetes(ctx, i, service, docs)
 
 
-def _command(ctx: Context, i: int, service: Service) -> Iterator[Finding]:
+def _command(ctx: Context, i: int, service: Service) -> Iterator[Diagnostic]:
     for flag, port_name in (("--port", "http"), ("--metrics-port", "metrics")):
         if flag in service.command:
             k = service.command.index(flag)
@@ -43,7 +43,7 @@ def _command(ctx: Context, i: int, service: Service) -> Iterator[Finding]:
                                   f"make them agree: {flag} {want} (or change ports.{port_name})")
 
 
-def _prometheus(ctx: Context, i: int, service: Service) -> Iterator[Finding]:
+def _prometheus(ctx: Context, i: int, service: Service) -> Iterator[Diagnostic]:
     config = ctx.yaml(names.PROMETHEUS_CONFIG) or {}
     job = next((j for j in config.get("scrape_configs", []) if j.get("job_name") == names.job_name(service.name)), None)
     file = f"{ctx.out_name}/{names.PROMETHEUS_CONFIG}"
@@ -63,7 +63,7 @@ def _prometheus(ctx: Context, i: int, service: Service) -> Iterator[Finding]:
                           f"but metrics_path is {service.metrics_path}", REGENERATE)
 
 
-def _compose(ctx: Context, i: int, service: Service) -> Iterator[Finding]:
+def _compose(ctx: Context, i: int, service: Service) -> Iterator[Diagnostic]:
     compose = ctx.yaml(names.COMPOSE_FILE)
     if not compose:
         return
@@ -104,7 +104,7 @@ def _find(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any] | 
     return next((d for d in docs if d.get("kind") == kind and d.get("metadata", {}).get("name") == name), None)
 
 
-def _kubernetes(ctx: Context, i: int, service: Service, docs: list[dict[str, Any]]) -> Iterator[Finding]:
+def _kubernetes(ctx: Context, i: int, service: Service, docs: list[dict[str, Any]]) -> Iterator[Diagnostic]:
     deployment = _find(docs, "Deployment", service.name)
     if deployment is None:
         return

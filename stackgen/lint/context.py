@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from stackgen.lint.finding import ERROR, Finding
+from stackgen.diagnostics import ERROR, Diagnostic
 from stackgen.model import names
 from stackgen.output.artifact import Artifact
 from stackgen.parsers.promql_analysis import PromQLError, SelectorInfo, analyze
@@ -47,15 +47,14 @@ class Context:
         self.spec_dir = spec_dir
 
     # -- locations ------------------------------------------------------------------------------
-    def at(self, path: Path_ | None, file: str | None = None) -> str:
-        """A location: the spec position of `path` when known, else the generated file."""
-        if path is not None and self.stack.positions is not None:
-            return str(self.stack.positions.problem(path, "")).removesuffix(": ")
-        return f"{self.out_name}/{file}" if file else self.stack.spec_name
-
     def finding(self, rule: str, path: Path_ | None, message: str, fix: str, severity: str = ERROR,
-                file: str | None = None) -> Finding:
-        return Finding(severity, rule, self.at(path, file), message, fix)
+                file: str | None = None) -> Diagnostic:
+        """A finding at the spec position of `path` when known, else at the generated file."""
+        if path is not None and self.stack.positions is not None:
+            located = self.stack.positions.problem(path, message)
+            return replace(located, rule=rule, severity=severity, fix=fix)
+        where = f"{self.out_name}/{file}" if file else self.stack.spec_name
+        return Diagnostic(where, message=message, rule=rule, severity=severity, fix=fix)
 
     # -- parsed artifacts -----------------------------------------------------------------------
     def yaml(self, path: str) -> Any:

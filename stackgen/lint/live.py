@@ -12,8 +12,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from stackgen.diagnostics import ERROR, WARNING, Diagnostic
 from stackgen.lint.context import Context
-from stackgen.lint.finding import ERROR, WARNING, Finding
 from stackgen.spec.service import Metric, Service
 
 # Collectors every prometheus_client process exposes; not part of any service's contract.
@@ -50,12 +50,13 @@ def parse(text: str) -> dict[str, Family]:
     return out
 
 
-def check(ctx: Context, url: str, service: Service) -> Iterator[Finding]:
+def check(ctx: Context, url: str, service: Service) -> Iterator[Diagnostic]:
     try:
         families = parse(fetch(url))
     except (urllib.error.URLError, OSError, ValueError, UnicodeDecodeError) as exc:
-        yield Finding(ERROR, "live-unreachable", url, f"cannot read a metrics exposition from {url}: {exc}",
-                      "pass the URL of the running service's metrics endpoint (e.g. http://127.0.0.1:8001/metrics)")
+        yield Diagnostic(url, rule="live-unreachable", severity=ERROR,
+                         message=f"cannot read a metrics exposition from {url}: {exc}",
+                         fix="pass the URL of the running service's metrics endpoint (e.g. http://127.0.0.1:8001/metrics)")
         return
     i = ctx.service_index(service)
     matched: set[str] = set()

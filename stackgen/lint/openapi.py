@@ -12,13 +12,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from stackgen.diagnostics import WARNING, Diagnostic
 from stackgen.lint.context import Context
-from stackgen.lint.finding import WARNING, Finding
 
 PROBES = ("liveness", "readiness", "health")
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for i, service in enumerate(ctx.spec.services):
         if service.openapi is None:
             yield ctx.finding("openapi-missing", ("services", i, "probes"),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
+from stackgen.diagnostics import Diagnostic
 from stackgen.lint.context import Context, Expr
-from stackgen.lint.finding import Finding
 from stackgen.parsers.promql_analysis import BUILTIN_SERIES, Analysis, PromQLError, SelectorInfo, analyze
 from stackgen.spec.service import Metric, Service
 from stackgen.spec.types import Duration
@@ -19,7 +19,7 @@ RATE_FUNCTIONS = frozenset({"rate", "irate", "increase"})
 MIN_RANGE_SCRAPES = 4  # a range must hold several samples, or one missed scrape empties the rate
 
 
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Diagnostic]:
     for e in ctx.exprs:
         yield from _check_expr(ctx, e)
 
@@ -43,7 +43,7 @@ def _labels_of(ctx: Context, e: Expr, sel: SelectorInfo) -> frozenset[str] | Non
     return ctx.labels_of(e.service)(sel)
 
 
-def _check_expr(ctx: Context, e: Expr) -> Iterator[Finding]:
+def _check_expr(ctx: Context, e: Expr) -> Iterator[Diagnostic]:
     where = _path(ctx, e)
     try:
         analysis = analyze(e.expr)
@@ -56,7 +56,7 @@ def _check_expr(ctx: Context, e: Expr) -> Iterator[Finding]:
     yield from _ranges(ctx, e, where, analysis)
 
 
-def _metrics_and_labels(ctx: Context, e: Expr, where, analysis: Analysis) -> Iterator[Finding]:
+def _metrics_and_labels(ctx: Context, e: Expr, where, analysis: Analysis) -> Iterator[Diagnostic]:
     service = e.service
     seen: set[str] = set()
     for sel in analysis.selectors:
@@ -109,7 +109,7 @@ def _metrics_and_labels(ctx: Context, e: Expr, where, analysis: Analysis) -> Ite
                                   file=e.file)
 
 
-def _functions(ctx: Context, e: Expr, where, analysis: Analysis) -> Iterator[Finding]:
+def _functions(ctx: Context, e: Expr, where, analysis: Analysis) -> Iterator[Diagnostic]:
     for call in analysis.calls:
         if call.function in RATE_FUNCTIONS:
             for sel in call.selectors:
@@ -152,7 +152,7 @@ def _grouping(agg) -> str:
     return ""
 
 
-def _ranges(ctx: Context, e: Expr, where, analysis: Analysis) -> Iterator[Finding]:
+def _ranges(ctx: Context, e: Expr, where, analysis: Analysis) -> Iterator[Diagnostic]:
     interval = ctx.scrape_interval_ms(e.service)
     for rng in sorted(set(analysis.ranges_ms)):
         if rng < MIN_RANGE_SCRAPES * interval:

@@ -7,25 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from stackgen.diagnostics import WARNING, Diagnostic
 from stackgen.lint.context import Context, Expr
-from stackgen.lint.finding import WARNING, Finding
-from stackgen.spec.alertmanager import Route
+from stackgen.model.routing import walk_routes
 from stackgen.spec.load import Path_
 
 
-def _routes(route, path: Path_) -> Iterator[tuple[Route, Path_]]:
-    for i, child in enumerate(route.routes):
-        child_path = (*path, "routes", i)
-        yield child, child_path
-        yield from _routes(child, child_path)
-
-
-def check(ctx: Context) -> Iterator[Finding]:
+def check(ctx: Context) -> Iterator[Diagnostic]:
     am = ctx.spec.alertmanager
     defined = {r.name for r in am.receivers}
     used = {am.route.receiver}
     root_path: Path_ = ("alertmanager", "route")
-    for route, path in [(am.route, root_path), *_routes(am.route, root_path)]:
+    for route, path in walk_routes(am.route, root_path):
         if route.receiver is None:
             continue
         used.add(route.receiver)
@@ -41,7 +34,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _inhibitions(ctx)
 
 
-def _inhibitions(ctx: Context) -> Iterator[Finding]:
+def _inhibitions(ctx: Context) -> Iterator[Diagnostic]:
     alerts = [e for e in ctx.exprs if e.kind == "alert"]
     for r, inhibit in enumerate(ctx.spec.alertmanager.inhibit_rules):
         base: Path_ = ("alertmanager", "inhibit_rules", r)

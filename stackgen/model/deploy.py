@@ -15,8 +15,6 @@ from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
 from stackgen.spec.types import SecretRef
 
-THRESHOLD_KINDS = ("error_ratio", "latency_quantile", "threshold")
-
 
 @dataclass(frozen=True)
 class SecretFile:
@@ -58,7 +56,7 @@ def service_log_env(service: Service) -> dict[str, str]:
 
 def override_alert(alert: Alert, threshold: float) -> Alert:
     """The alert with another threshold, validated like spec input (ranges, kinds)."""
-    if alert.kind not in THRESHOLD_KINDS:
+    if "threshold" not in type(alert).model_fields:
         raise ValueError(f"alert {alert.name!r} is a {alert.kind} alert, which has no threshold")
     data = alert.model_dump(by_alias=True, exclude_unset=False)
     data["threshold"] = float(threshold)

@@ -1,19 +1,20 @@
-"""PromQL for the typed alert kinds. One function per kind; each returns a complete expression."""
+"""PromQL for the typed alert kinds (one complete expression per kind), and the labels their alerts carry."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from stackgen.model import names
 from stackgen.spec.alerts import (
     Alert,
     ErrorRatioAlert,
     LatencyQuantileAlert,
     RawAlert,
-    Selector,
     TargetDownAlert,
     ThresholdAlert,
     WatchdogAlert,
 )
+from stackgen.spec.service import Service
 
 
 def number(value: float) -> str:
@@ -72,12 +73,12 @@ def result_labels(alert: Alert, job: str) -> list[str]:
     return []
 
 
-def selectors_of(alert: Alert) -> list[Selector]:
-    match alert:
-        case ErrorRatioAlert():
-            return [alert.bad, alert.total]
-        case LatencyQuantileAlert():
-            return [alert.histogram]
-        case ThresholdAlert():
-            return [alert.gauge]
-    return []
+def alert_labels(service: Service, alert: Alert) -> dict[str, str]:
+    """Static labels of an alert: routing keys first, then the user's extras. The rules set them, and the
+    promtool tests, the routing tests and the drill predict them, so all read them here."""
+    return {
+        names.SEVERITY_LABEL: alert.severity,
+        names.SERVICE_LABEL: service.name,
+        names.TEAM_LABEL: service.team,
+        **alert.labels,
+    }

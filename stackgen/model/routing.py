@@ -6,7 +6,17 @@ reading of the tree and Alertmanager's ever disagree, `stackgen check` fails.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from stackgen.spec.alertmanager import RootRoute, Route
+from stackgen.spec.load import Path_
+
+
+def walk_routes(route: RootRoute | Route, path: Path_) -> Iterator[tuple[RootRoute | Route, Path_]]:
+    """Every route of the tree, parent before children, with its path in the spec (for located messages)."""
+    yield route, path
+    for i, child in enumerate(route.routes):
+        yield from walk_routes(child, (*path, "routes", i))
 
 
 def receivers_for(root: RootRoute, labels: dict[str, str]) -> list[str]:

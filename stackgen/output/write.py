@@ -261,12 +261,13 @@ class Drift:
     def __bool__(self) -> bool:
         return bool(self.changed or self.missing or self.extra or self.foreign)
 
-    def lines(self, out: str) -> list[str]:
-        return ([f"{out}/{p}: differs from a fresh render (edited by hand or stale; run `stackgen render`)"
+    def problems(self, out: str) -> list[tuple[str, str]]:
+        """(file under `out`, what is wrong with it), changed files first."""
+        return ([(f"{out}/{p}", "differs from a fresh render (edited by hand or stale; run `stackgen render`)")
                  for p in self.changed]
-                + [f"{out}/{p}: missing (run `stackgen render`)" for p in self.missing]
-                + [f"{out}/{p}: not produced by the spec (run `stackgen render` to remove it)" for p in self.extra]
-                + [f"{out}/{p}: not written by stackgen (move it out of {out}; render will not delete it)"
+                + [(f"{out}/{p}", "missing (run `stackgen render`)") for p in self.missing]
+                + [(f"{out}/{p}", "not produced by the spec (run `stackgen render` to remove it)") for p in self.extra]
+                + [(f"{out}/{p}", f"not written by stackgen (move it out of {out}; render will not delete it)")
                    for p in self.foreign])
 
 

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from stackgen.diagnostics import Problem, SpecError
+from stackgen.diagnostics import Diagnostic, SpecError
 from stackgen.model.promql import result_labels
+from stackgen.model.routing import walk_routes
+from stackgen.model.slo import SLOGroup, has_dashboard
 from stackgen.parsers.gotemplate import labels_used
-from stackgen.resolve.contract import check_selector
+from stackgen.resolve.contract import bucket_threshold_problem, check_by, check_selector
 from stackgen.resolve.deploy import check_deploy
 from stackgen.resolve.observability import check_observability
 from stackgen.resolve.secrets import check_secrets
-from stackgen.resolve.slos import check_slos
-from stackgen.spec.alertmanager import Route
-from stackgen.spec.alerts import ErrorRatioAlert, LatencyQuantileAlert, RawAlert, Selector, ThresholdAlert
+from stackgen.resolve.slos import check_slos, slo_groups
+from stackgen.spec.alerts import Alert, LatencyQuantileAlert, RawAlert, ThresholdAlert
 from stackgen.spec.load import Path_, Positions, load_spec
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
 from stackgen.spec.types import SecretRef
-
-_KIND_METRIC_TYPES = {
-    "error_ratio": ("counter",),
-    "latency_quantile": ("histogram",),
-    "threshold": ("gauge",),
-}
 
 
 @dataclass(frozen=True)
@@ -35,19 +30,33 @@ class Stack:
     spec: Spec
     spec_name: str
     positions: Positions | None = None
+    # Every SLO's windows, factors, thresholds, alerts and record names, in spec order. Derived from
+    # `spec` on construction (so `dataclasses.replace(stack, spec=...)` derives them again) and only here.
+    slos: tuple[SLOGroup, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slos", slo_groups(self.spec))
+
+    def slos_of(self, service: Service) -> tuple[SLOGroup, ...]:
+        return tuple(group for group in self.slos if group.service.name == service.name)
+
+    def has_slo_dashboard(self, service: Service) -> bool:
+        """Whether the Grafana target renders the service's error-budget dashboard."""
+        return has_dashboard(service)
 
 
 def load_stack(path: Path | str) -> Stack:
     """Load and resolve a spec file; raise SpecError listing every problem."""
     path = Path(path)
     spec, positions = load_spec(path, display_name=str(path))
-    problems = list(check_references(spec, positions))
+    stack = Stack(spec=spec, spec_name=path.name, positions=positions)
+    problems = [*check_references(spec, positions), *check_slos(spec, positions, stack.slos)]
     if problems:
         raise SpecError(problems)
-    return Stack(spec=spec, spec_name=path.name, positions=positions)
+    return stack
 
 
-def check_references(spec: Spec, positions: Positions) -> Iterator[Problem]:
+def check_references(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
     yield from _unique(positions, [("services", i, "name") for i in range(len(spec.services))],
                        [s.name for s in spec.services], "service")
     alert_paths = [("services", i, "alerts", j, "name")
@@ -61,11 +70,10 @@ def check_references(spec: Spec, positions: Positions) -> Iterator[Problem]:
     yield from _check_alertmanager(spec, positions)
     yield from check_deploy(spec, positions)
     yield from check_observability(spec, positions)
-    yield from check_slos(spec, positions)
     yield from check_secrets(spec, positions)
 
 
-def _unique(positions: Positions, paths: list[Path_], names: list[str], what: str) -> Iterator[Problem]:
+def _unique(positions: Positions, paths: list[Path_], names: list[str], what: str) -> Iterator[Diagnostic]:
     seen: set[str] = set()
     for path, name in zip(paths, names, strict=True):
         if name in seen:
@@ -73,38 +81,22 @@ def _unique(positions: Positions, paths: list[Path_], names: list[str], what: st
         seen.add(name)
 
 
-def _check_alert(service: Service, alert, path: Path_, positions: Positions) -> Iterator[Problem]:
-    selectors: list[tuple[str, Selector]] = []
-    match alert:
-        case ErrorRatioAlert():
-            selectors = [("bad", alert.bad), ("total", alert.total)]
-        case LatencyQuantileAlert():
-            selectors = [("histogram", alert.histogram)]
-        case ThresholdAlert():
-            selectors = [("gauge", alert.gauge)]
+def _check_alert(service: Service, alert: Alert, path: Path_, positions: Positions) -> Iterator[Diagnostic]:
+    selectors = alert.selectors()
     for field_name, sel in selectors:
-        where = (*path, field_name)
-        yield from check_selector(service, sel, where, positions, _KIND_METRIC_TYPES[alert.kind],
+        yield from check_selector(service, sel, (*path, field_name), positions, alert.selector_types[field_name],
                                   f"an alert of kind {alert.kind}")
         metric = service.metric(sel.metric)
         if metric is None:
             continue
-        for k, label in enumerate(getattr(alert, "by", [])):
-            if label not in metric.labels:
-                yield positions.problem((*path, "by", k), f"cannot aggregate by {label!r}: not a label of "
-                                                          f"{metric.name!r}")
-        if isinstance(alert, LatencyQuantileAlert) and metric.buckets:
-            finite = metric.buckets
-            if alert.threshold not in finite[:-1]:
-                yield positions.problem((*path, "threshold"),
-                                        f"threshold {alert.threshold:g} must be one of the histogram's buckets "
-                                        f"below the largest, so the quantile is not interpolated across it "
-                                        f"(buckets: {', '.join(f'{b:g}' for b in finite)})")
+        yield from check_by(metric, getattr(alert, "by", []), path, positions)
+        if isinstance(alert, LatencyQuantileAlert) and (problem := bucket_threshold_problem(metric, alert.threshold)):
+            yield positions.problem((*path, "threshold"), problem)
     if not isinstance(alert, RawAlert):
-        available = set(result_labels(alert, service.name)) | set(
-            label for _, sel in selectors if (m := service.metric(sel.metric)) and alert.kind == "threshold"
-            for label in m.labels
-        )
+        available = set(result_labels(alert, service.name))
+        if isinstance(alert, ThresholdAlert):
+            # No aggregation: the result keeps every label of the gauge's series.
+            available |= {label for _, sel in selectors if (m := service.metric(sel.metric)) for label in m.labels}
         for field_name in ("summary", "description"):
             for label in labels_used(getattr(alert, field_name)):
                 if label not in available:
@@ -113,19 +105,12 @@ def _check_alert(service: Service, alert, path: Path_, positions: Positions) -> 
                                             f"(available: {', '.join(sorted(available)) or 'none'})")
 
 
-def _routes(route, path: Path_) -> Iterator[tuple[Route, Path_]]:
-    for i, child in enumerate(route.routes):
-        child_path = (*path, "routes", i)
-        yield child, child_path
-        yield from _routes(child, child_path)
-
-
-def _check_alertmanager(spec: Spec, positions: Positions) -> Iterator[Problem]:
+def _check_alertmanager(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
     am = spec.alertmanager
     base: Path_ = ("alertmanager",)
     names = [r.name for r in am.receivers]
     yield from _unique(positions, [(*base, "receivers", i, "name") for i in range(len(names))], names, "receiver")
-    for route, path in [(am.route, (*base, "route")), *_routes(am.route, (*base, "route"))]:
+    for route, path in walk_routes(am.route, (*base, "route")):
         if route.receiver is not None and route.receiver not in names:
             yield positions.problem((*path, "receiver"),
                                     f"route names receiver {route.receiver!r}, which is not defined "

@@ -6,14 +6,15 @@ from collections.abc import Iterator
 
 from pydantic import ValidationError
 
-from stackgen.diagnostics import Problem
+from stackgen.diagnostics import Diagnostic
 from stackgen.model.deploy import alertmanager_secret_files, override_alert
-from stackgen.spec.alerts import Alert
+from stackgen.resolve.contract import bucket_threshold_problem
+from stackgen.spec.alerts import Alert, LatencyQuantileAlert
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
 
 
-def check_deploy(spec: Spec, positions) -> Iterator[Problem]:
+def check_deploy(spec: Spec, positions) -> Iterator[Diagnostic]:
     """Environment names unique, overrides name real services and alerts with valid thresholds, secret
     file names distinct (called from resolve.check_references)."""
     services = {s.name: s for s in spec.services}
@@ -60,7 +61,7 @@ def check_deploy(spec: Spec, positions) -> Iterator[Problem]:
         by_name[secret.name] = secret.path
 
 
-def _check_threshold(service: Service, alert: Alert, threshold: float, where, positions) -> Iterator[Problem]:
+def _check_threshold(service: Service, alert: Alert, threshold: float, where, positions) -> Iterator[Diagnostic]:
     try:
         changed = override_alert(alert, threshold)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
@@ -69,11 +70,7 @@ def _check_threshold(service: Service, alert: Alert, threshold: float, where, po
             where, f"threshold {threshold:g} is invalid for alert {alert.name!r}: {reason}"
         )
         return
-    if changed.kind == "latency_quantile":
+    if isinstance(changed, LatencyQuantileAlert):
         metric = service.metric(changed.histogram.metric)
-        if metric and metric.buckets and changed.threshold not in metric.buckets[:-1]:
-            yield positions.problem(
-                where,
-                f"threshold {threshold:g} must be one of the histogram's buckets "
-                f"below the largest (buckets: {', '.join(f'{b:g}' for b in metric.buckets)})",
-            )
+        if metric and (problem := bucket_threshold_problem(metric, changed.threshold)):
+            yield positions.problem(where, problem)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from stackgen.diagnostics import Problem
+from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.promql_analysis import BUILTIN_SERIES, PromQLError, is_recording_rule, selected_metrics
+from stackgen.resolve.contract import check_by, check_selector
 from stackgen.spec.grafana import GaugePanel, PromQLPanel, QuantilePanel, RatePanel, RatioPanel, StatPanel
 from stackgen.spec.load import Path_, Positions
 from stackgen.spec.models import Spec
@@ -16,7 +17,7 @@ from stackgen.spec.service import Service
 _AGGREGATION_LABELS = ("job", "instance")
 
 
-def check_observability(spec: Spec, positions: Positions) -> Iterator[Problem]:
+def check_observability(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
     for i, service in enumerate(spec.services):
         for j, panel in enumerate(service.dashboards.panels):
             yield from _check_panel(service, panel, ("services", i, "dashboards", "panels", j), positions)
@@ -25,7 +26,7 @@ def check_observability(spec: Spec, positions: Positions) -> Iterator[Problem]:
         yield from _check_env(service, ("services", i), positions)
 
 
-def _check_env(service: Service, path: Path_, positions: Positions) -> Iterator[Problem]:
+def _check_env(service: Service, path: Path_, positions: Positions) -> Iterator[Diagnostic]:
     """A variable the tracing or logs section sets may not also be set by hand (one source per value)."""
     log_env = service.logs.directory_env if service.logs is not None else None
     for field in ("env", "secret_env"):
@@ -57,7 +58,7 @@ def _metric_types(panel) -> tuple[str, ...]:
     return ()
 
 
-def _check_panel(service: Service, panel, path: Path_, positions: Positions) -> Iterator[Problem]:
+def _check_panel(service: Service, panel, path: Path_, positions: Positions) -> Iterator[Diagnostic]:
     name = f"panel {panel.title!r}"
     if panel.grid is not None and panel.grid.x + panel.grid.w > 24:
         yield positions.problem(
@@ -86,36 +87,13 @@ def _check_panel(service: Service, panel, path: Path_, positions: Positions) -> 
     )
     for field_name, sel in selectors:
         where = (*path, field_name) if field_name else path
+        yield from check_selector(service, sel, where, positions, _metric_types(panel), f"a {panel.kind} panel", name)
         metric = service.metric(sel.metric)
-        if metric is None:
-            declared = ", ".join(m.name for m in service.metrics)
-            yield positions.problem(
-                (*where, "metric"),
-                f"{name}: metric {sel.metric!r} is not in the metric "
-                f"contract of service {service.name!r} (declared: {declared})",
-            )
-            continue
-        wanted = _metric_types(panel)
-        if metric.type not in wanted:
-            yield positions.problem(
-                (*where, "metric"),
-                f"{name}: a {panel.kind} panel needs a "
-                f"{' or '.join(wanted)}, and {metric.name!r} is a {metric.type}",
-            )
-        for k, matcher in enumerate(sel.matchers):
-            if matcher.label not in metric.labels:
-                yield positions.problem(
-                    (*where, "matchers", k),
-                    f"{name}: label {matcher.label!r} is not declared on {metric.name!r}",
-                )
-        for k, label in enumerate(getattr(panel, "by", [])):
-            if label not in metric.labels and label not in _AGGREGATION_LABELS:
-                yield positions.problem(
-                    (*path, "by", k), f"{name}: cannot aggregate by {label!r}: not a label of {metric.name!r}"
-                )
+        if metric is not None:
+            yield from check_by(metric, getattr(panel, "by", []), path, positions, name, _AGGREGATION_LABELS)
 
 
-def _check_logs(service: Service, path: Path_, positions: Positions) -> Iterator[Problem]:
+def _check_logs(service: Service, path: Path_, positions: Positions) -> Iterator[Diagnostic]:
     logs = service.logs
     assert logs is not None
     declared = ", ".join(f.name for f in logs.fields)

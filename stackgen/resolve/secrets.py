@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from stackgen.diagnostics import Problem
+from stackgen.diagnostics import Diagnostic
 from stackgen.parsers.credentials import find_in_text, find_in_tokens, find_under_name
 from stackgen.spec.load import Path_, Positions
 from stackgen.spec.types import Matcher, SecretRef
@@ -113,7 +113,7 @@ def remedy(path: Path_, what: str) -> str:
     return "this field cannot take a secret reference ({file: ...} or {env: ...}): remove the credential"
 
 
-def check_secrets(spec: BaseModel, positions: Positions) -> Iterator[Problem]:
+def check_secrets(spec: BaseModel, positions: Positions) -> Iterator[Diagnostic]:
     """One located problem per literal credential."""
     for finding in scan(spec):
         yield positions.problem(finding.path, f"{finding.what}: a literal secret is not allowed here "

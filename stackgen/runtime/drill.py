@@ -17,16 +17,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stackgen.model import slo as slo_model
+from stackgen.model.promql import alert_labels
 from stackgen.model.routing import receivers_for
 from stackgen.resolve import Stack
 from stackgen.runtime import native
-from stackgen.runtime.profile import drill_spec
+from stackgen.runtime.profile import drill_stack
 from stackgen.spec.alerts import ErrorRatioAlert, LatencyQuantileAlert, TargetDownAlert, WatchdogAlert
-from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
 from stackgen.spec.slo import AvailabilitySLI
-from stackgen.targets.prometheus.alert_rules import alert_labels
 
 ERROR_BURST = {"error_rate": 0.5, "generation_failure_rate": 0.5}
 STOP = "stop the service"
@@ -59,8 +57,9 @@ class Result:
                 and (self.resolved_after is not None or not resolves))
 
 
-def plans(stack: Stack, profile_spec: Spec, only: str | None = None) -> tuple[list[Plan], dict[str, str]]:
-    """What to drill, with the timings of the profile the stack runs; and what is skipped, why."""
+def plans(profile: Stack, only: str | None = None) -> tuple[list[Plan], dict[str, str]]:
+    """What to drill, with the timings of the profile (the stack as it runs); and what is skipped, why."""
+    profile_spec = profile.spec
     todo, skipped = [], {}
     am = profile_spec.alertmanager.route
     base = (profile_spec.prometheus.scrape_interval.seconds + profile_spec.prometheus.evaluation_interval.seconds
@@ -87,16 +86,16 @@ def plans(stack: Stack, profile_spec: Spec, only: str | None = None) -> tuple[li
             labels = {"alertname": alert.name, **alert_labels(service, alert)}
             todo.append(Plan(service, alert.name, fault, receivers_for(am, labels),
                              base + alert.for_.seconds + extra))
-        for slo in service.slos:
-            for tier in slo_model.tiers(slo):
+        for group in profile.slos_of(service):
+            for tier in group.tiers:
                 if only and tier.alert != only:
                     continue
-                if tier.tier != "page" or not isinstance(slo.sli, AvailabilitySLI):
+                if tier.tier != "page" or not isinstance(group.slo.sli, AvailabilitySLI):
                     skipped[tier.alert] = ("ticket windows (1d/2h, 48m/4m compressed) outlast a drill"
                                            if tier.tier == "ticket" else
                                            "a latency page needs minutes of slow traffic to fill its 1h (2m) window")
                     continue
-                labels = {"alertname": tier.alert, **slo_model.alert_labels(service, tier)}
+                labels = {"alertname": tier.alert, **tier.labels}
                 todo.append(Plan(service, tier.alert, ERROR_BURST, receivers_for(am, labels), base + tier.for_.seconds))
     if only and not todo and only not in skipped:
         raise native.StackError(f"no alert named {only!r} in the spec")
@@ -174,8 +173,7 @@ def run(stack: Stack, run_dir: Path, only: str | None = None, timeout: float = 9
     state = native.State.load(run_dir.resolve())
     if state is None:
         raise native.StackError(f"no stack is running from {run_dir}: run `stackgen up --profile drill` first")
-    profile_spec = drill_spec(stack.spec) if state.profile == "drill" else stack.spec
-    todo, skipped = plans(stack, profile_spec, only)
+    todo, skipped = plans(drill_stack(stack) if state.profile == "drill" else stack, only)
     inbox = Notifications(Path(state.notifications))
     token = Path(state.admin_token_file).read_text()
     results = [Result(plan) for plan in todo]

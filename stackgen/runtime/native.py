@@ -27,7 +27,7 @@ from typing import Any
 from stackgen.model import names
 from stackgen.output.serialize import yaml_text
 from stackgen.resolve import Stack
-from stackgen.runtime.profile import FACTOR, drill_spec
+from stackgen.runtime.profile import FACTOR, drill_stack
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
 
@@ -211,18 +211,18 @@ def alertmanager_native_config(spec: Spec, webhook_url: str) -> dict[str, Any]:
     return out
 
 
-def _write_configs(stack: Stack, spec: Spec, run: Path, addr: dict[str, str], webhook_url: str,
-                   time_scale: int) -> None:
+def _write_configs(stack: Stack, run: Path, addr: dict[str, str], webhook_url: str, time_scale: int) -> None:
     from stackgen.targets.prometheus.config import server_config
     from stackgen.targets.prometheus.rules import rule_file_groups
     from stackgen.targets.prometheus.slo_rules import slo_rules
 
+    spec = stack.spec
     prom_dir = run / "prometheus"
     shutil.rmtree(prom_dir / "rules", ignore_errors=True)
     for service in spec.services:
-        for path, groups in rule_file_groups(spec, service).items():
+        for path, groups in rule_file_groups(stack, service).items():
             if path == names.slo_rules_file(service.name) and time_scale > 1:
-                groups = slo_rules(service, time_scale, spec.grafana.url)["groups"]
+                groups = slo_rules(stack.slos_of(service), time_scale)["groups"]
             target = run / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(yaml_text({"groups": groups}, names.header(stack.spec_name)))
@@ -247,7 +247,8 @@ def refuse_if_running(run: Path) -> None:
 def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: float = 120.0) -> State:
     run = run.resolve()
     refuse_if_running(run)
-    spec = drill_spec(stack.spec) if profile == "drill" else stack.spec
+    stack = drill_stack(stack) if profile == "drill" else stack
+    spec = stack.spec
     prometheus_bin = _binary("prometheus")
     alertmanager_bin = _binary("alertmanager", "prometheus-alertmanager")
     run.mkdir(parents=True, exist_ok=True)
@@ -271,7 +272,7 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
         components.append(Component(service.name, _service_argv(service, http, metrics), f"http://127.0.0.1:{http}",
                                     f"http://127.0.0.1:{http}{service.probes.readiness.path}", env))
     webhook_url = f"http://127.0.0.1:{ports[WEBHOOK]}"
-    _write_configs(stack, spec, run, addr, webhook_url, FACTOR if profile == "drill" else 1)
+    _write_configs(stack, run, addr, webhook_url, FACTOR if profile == "drill" else 1)
     components = [
         Component(WEBHOOK, [sys.executable, "-m", "stackgen.runtime.webhook", "--port", str(ports[WEBHOOK]),
                             "--out", str(notifications)], webhook_url, f"{webhook_url}/health"),

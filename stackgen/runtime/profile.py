@@ -7,6 +7,9 @@ Only the local run directory gets these configs; generated/ never changes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from stackgen.resolve import Stack
 from stackgen.spec.alertmanager import Alertmanager, Route
 from stackgen.spec.models import Spec
 from stackgen.spec.types import Duration
@@ -58,3 +61,8 @@ def drill_spec(spec: Spec) -> Spec:
                 for s in spec.services]
     return spec.model_copy(update={"prometheus": prometheus, "services": services,
                                    "alertmanager": _alertmanager(spec.alertmanager)})
+
+
+def drill_stack(stack: Stack) -> Stack:
+    """The stack resolved again from its drill spec: SLO tiers carry the compressed `for`."""
+    return replace(stack, spec=drill_spec(stack.spec))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import promql_parser
 from pydantic import Field, field_validator
@@ -33,6 +33,10 @@ class Selector(StrictModel):
 
 
 class AlertBase(StrictModel):
+    # The metric type each Selector field of a kind needs, by field name. Resolve, the rules and the
+    # dashboards all read it, so a new kind states its selectors once.
+    selector_types: ClassVar[dict[str, tuple[str, ...]]] = {}
+
     name: AlertName
     severity: Severity
     for_: Duration = Field(Duration(0), alias="for", description="how long the condition must hold")
@@ -53,9 +57,15 @@ class AlertBase(StrictModel):
     def _reserved_annotations(cls, value: dict[str, str]) -> dict[str, str]:
         return reject_reserved("annotation", value, RESERVED_ANNOTATIONS)
 
+    def selectors(self) -> list[tuple[str, Selector]]:
+        """The metric selectors of the alert by field name, e.g. [("bad", ...), ("total", ...)]."""
+        return [(field, getattr(self, field)) for field in self.selector_types]
+
 
 class ErrorRatioAlert(AlertBase):
     """Fires when bad events / total events (two counters) exceed a ratio over a window."""
+
+    selector_types: ClassVar[dict[str, tuple[str, ...]]] = {"bad": ("counter",), "total": ("counter",)}
 
     kind: Literal["error_ratio"]
     bad: Selector
@@ -68,6 +78,8 @@ class ErrorRatioAlert(AlertBase):
 class LatencyQuantileAlert(AlertBase):
     """Fires when a histogram quantile (aggregated by le) exceeds a threshold."""
 
+    selector_types: ClassVar[dict[str, tuple[str, ...]]] = {"histogram": ("histogram",)}
+
     kind: Literal["latency_quantile"]
     histogram: Selector
     quantile: float = Field(gt=0, lt=1)
@@ -78,6 +90,8 @@ class LatencyQuantileAlert(AlertBase):
 
 class ThresholdAlert(AlertBase):
     """Fires when a gauge crosses a fixed value."""
+
+    selector_types: ClassVar[dict[str, tuple[str, ...]]] = {"gauge": ("gauge",)}
 
     kind: Literal["threshold"]
     gauge: Selector

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from stackgen.diagnostics import Problem, SpecError
+from stackgen.diagnostics import Diagnostic, SpecError
 from stackgen.spec.models import Spec
 
 Path_ = tuple[str | int, ...]
@@ -205,9 +205,9 @@ class Positions:
                 return values[prefix]
         return (1, 1)
 
-    def problem(self, path: Path_, message: str) -> Problem:
+    def problem(self, path: Path_, message: str) -> Diagnostic:
         line, col = self.locate(path)
-        return Problem(self.file, line, col, format_path(path), message)
+        return Diagnostic(self.file, line, col, format_path(path), message)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
@@ -238,19 +238,19 @@ def _syntax_error(exc: yaml.YAMLError, filename: str, text: str = "") -> SpecErr
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = ": ".join(filter(None, [exc.context, exc.problem]))
-        return SpecError([Problem(filename, line, col, "", f"YAML syntax error: {reason}")])
+        return SpecError([Diagnostic(filename, line, col, "", f"YAML syntax error: {reason}")])
     if isinstance(exc, yaml.reader.ReaderError):
         # libyaml counts the offset in UTF-8 bytes, the pure-Python reader in characters
         before = text.encode("utf-8")[:exc.position].decode("utf-8", "replace") if _Loader is not yaml.SafeLoader \
             else text[:exc.position]
         line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        return SpecError([Problem(filename, line, col, "", f"YAML syntax error: character #x{char:04x}: {exc.reason}")])
-    return SpecError([Problem(filename, 1, 1, "", f"YAML error: {exc}")])
+        return SpecError([Diagnostic(filename, line, col, "", f"YAML syntax error: character #x{char:04x}: {exc.reason}")])
+    return SpecError([Diagnostic(filename, 1, 1, "", f"YAML error: {exc}")])
 
 
 def _empty(filename: str) -> SpecError:
-    return SpecError([Problem(filename, 1, 1, "", "the file is empty: expected a stackgen/v1 spec")])
+    return SpecError([Diagnostic(filename, 1, 1, "", "the file is empty: expected a stackgen/v1 spec")])
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, Positions]:
@@ -263,7 +263,7 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, Positions]:
         # which the constructor reports at its anchor, is located at the alias)
         problems = _structure_problems(text, filename)
         if not problems and isinstance(exc, _Unsafe):
-            problems = [Problem(filename, exc.mark.line + 1, exc.mark.column + 1, "", exc.message)]
+            problems = [Diagnostic(filename, exc.mark.line + 1, exc.mark.column + 1, "", exc.message)]
         if not problems and isinstance(exc, yaml.YAMLError):
             problems = _syntax_error(exc, filename, text).problems
         if not problems:
@@ -291,11 +291,11 @@ class _Open:
     keys: set[str | None] = field(default_factory=set)
 
 
-def _structure_problems(text: str, filename: str) -> list[Problem]:
+def _structure_problems(text: str, filename: str) -> list[Diagnostic]:
     """Every duplicate key and every node beyond the limits or unreadable as a value, with its path,
     from one pass over the parser's events: aliases are never expanded, so an alias bomb costs what
     its text costs."""
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     constructor = _ScalarConstructor()
     resolver = yaml.resolver.Resolver()
     scalars: dict[tuple[str, str], tuple[str, str | None]] = {}
@@ -306,7 +306,7 @@ def _structure_problems(text: str, filename: str) -> list[Problem]:
     def report(mark: Any, path: Path_, message: str) -> None:
         if stack and stack[-1].is_map and stack[-1].children % 2 == 1:
             mark = stack[-1].key_mark  # a mapping's value is located at its key, as `Positions.locate` does
-        problems.append(Problem(filename, mark.line + 1, mark.column + 1, format_path(path), message))
+        problems.append(Diagnostic(filename, mark.line + 1, mark.column + 1, format_path(path), message))
 
     def path_of(key: str = "?") -> Path_:
         if not stack:
@@ -396,7 +396,7 @@ def _positional_parse(text: str, filename: str):
         raise _syntax_error(exc, filename, text) from None
     if node is None:
         raise _empty(filename)
-    problems: list[Problem] = []
+    problems: list[Diagnostic] = []
     constructor = _ScalarConstructor()
 
     def build(n: yaml.Node, path: Path_) -> Any:
@@ -410,7 +410,7 @@ def _positional_parse(text: str, filename: str):
                 child = (*path, key)
                 where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 if key in out:
-                    problems.append(Problem(filename, *where, format_path(child), "duplicate key"))
+                    problems.append(Diagnostic(filename, *where, format_path(child), "duplicate key"))
                 keys[child] = where
                 out[key] = build(value_node, child)
             return out
@@ -429,7 +429,7 @@ def _read(path: Path, name: str) -> str:
     """The file's text, refusing what is not a regular file or is larger than a spec can be: a FIFO
     is opened without blocking, and at most one byte past the limit is ever read."""
     def fail(message: str, line: int = 1, col: int = 1) -> SpecError:
-        return SpecError([Problem(name, line, col, "", message)])
+        return SpecError([Diagnostic(name, line, col, "", message)])
 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -479,7 +479,7 @@ def load_spec(path: Path | str, display_name: str | None = None) -> tuple[Spec, 
     return spec, positions
 
 
-def _problem_from(error: dict[str, Any], data: Any, positions: Positions) -> Problem:
+def _problem_from(error: dict[str, Any], data: Any, positions: Positions) -> Diagnostic:
     """Turn a pydantic error into a positioned problem in the user's vocabulary."""
     path = _data_path(error["loc"], data)
     kind, message = error["type"], error["msg"]

@@ -44,8 +44,8 @@ def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
         base[f"{service.name}-service.yaml"] = k8s_service(spec, service)
         base[f"{service.name}-pdb.yaml"] = pdb(spec, service)
         base[f"{service.name}-servicemonitor.yaml"] = service_monitor(spec, service)
-        if rule_groups_of(spec, service):
-            base[f"{service.name}-prometheusrule.yaml"] = prometheus_rule(spec, service, None)
+        if rule_groups_of(stack, service):
+            base[f"{service.name}-prometheusrule.yaml"] = prometheus_rule(stack, service, None)
         if service.name in spec.kubernetes.autoscaling:
             base[f"{service.name}-hpa.yaml"] = hpa(spec, service)
     base["alertmanager.yaml"] = alertmanager(spec)
@@ -65,7 +65,7 @@ def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
         yaml_artifact(names.k8s_base_file(names.KUSTOMIZATION), kustomization(spec, sorted(base)), header)
     )
     for env in spec.environments:
-        out.extend(overlay(spec, env, header))
+        out.extend(overlay(stack, env, header))
     return out
 
 
@@ -312,13 +312,14 @@ def service_monitor(spec: Spec, service: Service) -> dict[str, Any]:
     }
 
 
-def prometheus_rule(spec: Spec, service: Service, env: Environment | None) -> dict[str, Any]:
+def prometheus_rule(stack: Stack, service: Service, env: Environment | None) -> dict[str, Any]:
+    spec = stack.spec
     return {
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
         "metadata": _meta(spec, service.name, {**selector_labels(service), **spec.kubernetes.rule_labels}),
         # Every group of every rule file of the service; env applies its alert thresholds.
-        "spec": {"groups": rule_groups_of(spec, service, env)},
+        "spec": {"groups": rule_groups_of(stack, service, env)},
     }
 
 
@@ -376,7 +377,8 @@ def kustomization(spec: Spec, resources_: list[str]) -> dict[str, Any]:
     }
 
 
-def overlay(spec: Spec, env: Environment, header: str) -> list[Artifact]:
+def overlay(stack: Stack, env: Environment, header: str) -> list[Artifact]:
+    spec = stack.spec
     folder = names.k8s_overlay_dir(env.name)
     files: dict[str, Any] = {}
     for service in spec.services:
@@ -405,8 +407,8 @@ def overlay(spec: Spec, env: Environment, header: str) -> list[Artifact]:
                 "metadata": {"name": service.name, "namespace": spec.kubernetes.namespace},
                 "spec": patch_spec,
             }
-        if override.alert_thresholds and rule_groups_of(spec, service):
-            rule = prometheus_rule(spec, service, env)
+        if override.alert_thresholds and rule_groups_of(stack, service):
+            rule = prometheus_rule(stack, service, env)
             files[f"{service.name}-prometheusrule-patch.yaml"] = {
                 "apiVersion": rule["apiVersion"],
                 "kind": rule["kind"],

@@ -62,11 +62,13 @@ def test_every_design_alert_has_firing_silent_and_resolving_cases(rendered: Path
                    for c in mine), f"{name}: no resolving case"
 
 
+@pytest.mark.slow
 def test_generated_tests_pass(rendered: Path):
     result = _promtool_test(rendered)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("before, after, alert", [
     ("> 0.05", "> 0.06", "HighErrorRate"),                         # threshold moved past the firing case
     ("> 10", "> 30", "HighResponseTime"),

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _stackgen(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "stackgen", *args], cwd=cwd, capture_output=True, text=True,
@@ -22,12 +24,14 @@ def _copy_project(root: Path, tmp_path: Path) -> Path:
     return work
 
 
+@pytest.mark.slow
 def test_check_passes_on_committed_tree(root: Path):
     result = _stackgen("check", cwd=root)
     assert result.returncode == 0, result.stderr
     assert "in sync" in result.stdout
 
 
+@pytest.mark.slow
 def test_hand_edit_fails_check_naming_the_file(root: Path, tmp_path: Path):
     work = _copy_project(root, tmp_path)
     rules = work / "generated/prometheus/rules/fugatto-audio-lab-alerts.yml"
@@ -40,6 +44,7 @@ def test_hand_edit_fails_check_naming_the_file(root: Path, tmp_path: Path):
     assert "\n-      > 0.5\n+      > 0.05\n" in diff.stdout
 
 
+@pytest.mark.slow
 def test_missing_validator_is_an_error_with_install_hint(root: Path, tmp_path: Path):
     work = _copy_project(root, tmp_path)
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # python only: no promtool, no amtool

@@ -22,6 +22,7 @@ def _render_with_seed(root: Path, out: Path, seed: str) -> dict[str, str]:
     return read_tree(out)
 
 
+@pytest.mark.slow
 def test_byte_identical_across_runs_and_hash_seeds(root: Path, tmp_path: Path):
     first = _render_with_seed(root, tmp_path / "a", "0")
     second = _render_with_seed(root, tmp_path / "b", "12345")

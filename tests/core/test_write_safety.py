@@ -103,6 +103,7 @@ def test_manifest_is_byte_stable_and_check_expects_it(tmp_path: Path, specs: tup
     assert [line for line in result.stdout.splitlines() if line[:1] in "+-"][2:] == ['-    "hand/edited.yml",']
 
 
+@pytest.mark.slow
 def test_files_dropped_into_an_owned_tree_are_never_deleted(tmp_path: Path, specs: tuple[Path, Path]):
     old, new = specs
     out = tmp_path / "generated"
@@ -123,6 +124,7 @@ def test_files_dropped_into_an_owned_tree_are_never_deleted(tmp_path: Path, spec
             in check.stderr)
 
 
+@pytest.mark.slow
 def test_files_stackgen_wrote_and_no_longer_produces_are_removed(tmp_path: Path, specs: tuple[Path, Path]):
     old, new = specs
     out = tmp_path / "generated"
@@ -195,6 +197,7 @@ app(args)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("step", "survivor"), [("staging", "old"), ("before-swap", "old"), ("between", "old"),
                                                 ("after-swap", "new"), ("removing-old", "new"),
                                                 ("removed-old-marker", "new")])
@@ -243,6 +246,7 @@ def test_recovery_never_touches_folders_stackgen_did_not_write(tmp_path: Path, s
     assert {k: v for k, v in after.items() if not k.startswith("generated")} == before
 
 
+@pytest.mark.slow
 def test_a_concurrent_reader_waits_instead_of_taking_a_live_render_for_a_dead_one(tmp_path: Path,
                                                                                   specs: tuple[Path, Path]):
     old, new = specs
@@ -272,6 +276,7 @@ def test_a_concurrent_reader_waits_instead_of_taking_a_live_render_for_a_dead_on
     assert sorted(os.listdir(out.parent)) == ["generated"]
 
 
+@pytest.mark.slow
 def test_a_failed_swap_puts_the_old_tree_back(tmp_path: Path, specs: tuple[Path, Path]):
     old, new = specs
     out = tmp_path / "work" / "generated"

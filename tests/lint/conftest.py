@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stackgen.lint.finding import ERROR, Finding
+from stackgen.diagnostics import ERROR, Diagnostic
 from stackgen.output.artifact import Artifact
 from stackgen.pipeline import lint, render_stack
 from stackgen.resolve import Stack, load_stack
@@ -49,8 +49,8 @@ def committed() -> tuple[Stack, list[Artifact]]:
 
 
 @pytest.fixture
-def lint_text(tmp_path: Path) -> Callable[[str], list[Finding]]:
-    def run(text: str) -> list[Finding]:
+def lint_text(tmp_path: Path) -> Callable[[str], list[Diagnostic]]:
+    def run(text: str) -> list[Diagnostic]:
         spec = write_spec(tmp_path, text)
         stack = load_stack(spec)
         return lint(stack, render_stack(stack), spec.parent)
@@ -58,7 +58,7 @@ def lint_text(tmp_path: Path) -> Callable[[str], list[Finding]]:
     return run
 
 
-def errors(findings: list[Finding], rule: str | None = None) -> list[Finding]:
+def errors(findings: list[Diagnostic], rule: str | None = None) -> list[Diagnostic]:
     return [f for f in findings if f.severity == ERROR and (rule is None or f.rule == rule)]
 
 

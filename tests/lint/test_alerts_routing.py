@@ -14,7 +14,7 @@ SLO_RULES = "prometheus/rules/fugatto-audio-lab-slos.yml"
 def test_alert_with_a_severity_no_route_handles(lint_text):
     found = errors(lint_text(with_raw_alert("fugatto_queue_depth > 100", name="QueueBacklog", severity="info")))
     assert [f.rule for f in found] == ["alert-unrouted-severity"]
-    assert "alerts[7].severity" in found[0].where
+    assert "alerts[7].severity" in found[0].location()
     assert "alert QueueBacklog (severity info)" in found[0].message and "'web.hook'" in found[0].message
     assert 'severity=\\"info\\"' in found[0].fix or 'severity="info"' in found[0].fix
 
@@ -23,7 +23,7 @@ def test_untemplated_description(lint_text):
     text = replace_once(SPEC_TEXT, "Always firing (value {{ $value }}).", "Always firing.")
     found = errors(lint_text(text))
     assert [f.rule for f in found] == ["alert-description-untemplated"]
-    assert "alerts[6].description" in found[0].where and "Watchdog" in found[0].message
+    assert "alerts[6].description" in found[0].location() and "Watchdog" in found[0].message
 
 
 def test_slo_alerts_are_linted_from_the_render_and_point_at_the_slo(committed):
@@ -38,9 +38,9 @@ def test_slo_alerts_are_linted_from_the_render_and_point_at_the_slo(committed):
     found = errors(lint(stack, broken, REPO))
     by_rule = {f.rule: f for f in found}
     assert set(by_rule) == {"alert-name-case", "alert-summary", "alert-runbook"}
-    assert "slos[1].alerting.name" in by_rule["alert-name-case"].where
+    assert "slos[1].alerting.name" in by_rule["alert-name-case"].location()
     assert "'GenerateLatencySlowBurn'" in by_rule["alert-name-case"].fix
-    assert "slos[0].alerting.summary" in by_rule["alert-summary"].where
+    assert "slos[0].alerting.summary" in by_rule["alert-summary"].location()
     assert "GenerateAvailabilitySlowBurn" in by_rule["alert-runbook"].message
 
 
@@ -49,7 +49,7 @@ def test_unused_receiver(lint_text):
                                                       "        - url: http://webhook-service:8080/spare\n")
     found = errors(lint_text(text))
     assert [f.rule for f in found] == ["receiver-unused"]
-    assert "alertmanager.receivers[0].name" in found[0].where and "'spare'" in found[0].message
+    assert "alertmanager.receivers[0].name" in found[0].location() and "'spare'" in found[0].message
 
 
 def test_inhibition_equal_label_missing_on_an_alert(lint_text):
@@ -59,7 +59,7 @@ def test_inhibition_equal_label_missing_on_an_alert(lint_text):
     # ModelGenerationFailures aggregates by model; no other alert carries it
     assert "ModelGenerationFailures" not in alerts
     assert {"HighErrorRate", "ServiceDown", "HighResponseTime", "GenerateAvailabilityFastBurn"} <= alerts
-    assert all("inhibit_rules[0].equal[1]" in f.where for f in found)
+    assert all("inhibit_rules[0].equal[1]" in f.location() for f in found)
     assert any("source alert HighErrorRate" in f.message for f in found)
     assert any("target alert HighResponseTime" in f.message for f in found)
 
@@ -68,7 +68,7 @@ def test_inhibition_matching_no_alert_warns(lint_text):
     text = replace_once(SPEC_TEXT, "      target_matchers: ['severity=\"warning\"']",
                         "      target_matchers: ['severity=\"page\"']")
     found = [f for f in lint_text(text) if f.rule == "inhibit-no-match"]
-    assert len(found) == 1 and found[0].severity == "warning" and "target_matchers" in found[0].where
+    assert len(found) == 1 and found[0].severity == "warning" and "target_matchers" in found[0].location()
 
 
 def test_committed_stack_has_no_findings(committed):

@@ -36,7 +36,7 @@ def test_a_generated_file_disagreeing_with_the_spec(committed, path, old, new, r
     assert {f.rule for f in found} <= {rule, "k8s-service-port-mismatch", "servicemonitor-mismatch"}
     mine = [f for f in found if f.rule == rule]
     assert len(mine) == 1, found
-    assert mine[0].where.endswith(f"services[0].{spec_path}")
+    assert mine[0].location().endswith(f"services[0].{spec_path}")
     assert says in mine[0].message and path in mine[0].message
     assert "stackgen render" in mine[0].fix
 
@@ -46,4 +46,4 @@ def test_command_port_contradicting_ports(lint_text):
     found = errors(lint_text(text))
     assert "port-command-mismatch" in [f.rule for f in found]
     f = next(f for f in found if f.rule == "port-command-mismatch")
-    assert "services[0].command[8]" in f.where and "--metrics-port 9001" in f.message and "8001" in f.message
+    assert "services[0].command[8]" in f.location() and "--metrics-port 9001" in f.message and "8001" in f.message

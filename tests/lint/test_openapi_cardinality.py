@@ -19,7 +19,7 @@ def test_probe_path_the_app_does_not_serve(lint_text):
     text = replace_once(SPEC_TEXT, "liveness: {path: /live,", "liveness: {path: /livez,")
     found = errors(lint_text(text), "openapi-probe-path")
     assert len(found) == 1
-    assert "probes.liveness.path" in found[0].where and "GET /livez" in found[0].message
+    assert "probes.liveness.path" in found[0].location() and "GET /livez" in found[0].message
     assert "/health, /health/detailed, /live, /ready" in found[0].message
 
 
@@ -39,7 +39,7 @@ def test_unbounded_label_names(lint_text):
     text = replace_once(SPEC_TEXT, "labels: [method, endpoint, status]", "labels: [method, endpoint, status, user_id]")
     text = replace_once(text, "        labels: [model, success]", "        labels: [model, success, prompt, size_bytes]")
     found = errors(lint_text(text), "cardinality-unbounded-label")
-    assert [f.where.rsplit(": ", 1)[-1] for f in found] == [
+    assert [f.location().rsplit(": ", 1)[-1] for f in found] == [
         "services[0].metrics[0].labels[3]", "services[0].metrics[3].labels[2]", "services[0].metrics[3].labels[3]"]
     assert "'user_id' of fugatto_requests_total is unbounded" in found[0].message
     assert "a raw number" in found[2].message

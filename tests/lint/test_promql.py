@@ -81,5 +81,5 @@ def test_dashboard_promql_panel_is_checked_at_its_target(lint_text):
     found = errors(lint_text(replace_once(SPEC_TEXT, old, new)))
     assert sorted(f.rule for f in found) == ["promql-rate-non-counter", "promql-unknown-label"]
     for f in found:
-        assert "dashboards.panels[3].targets[1].expr" in f.where
+        assert "dashboards.panels[3].targets[1].expr" in f.location()
         assert "panel 'System Resources' query 2" in f.message

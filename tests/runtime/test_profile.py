@@ -7,7 +7,7 @@ from pathlib import Path
 from stackgen.resolve import load_stack
 from stackgen.runtime.drill import ERROR_BURST, STOP, plans
 from stackgen.runtime.native import alertmanager_native_config
-from stackgen.runtime.profile import drill_spec
+from stackgen.runtime.profile import drill_spec, drill_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ def test_native_alertmanager_keeps_routes_and_records_every_receiver():
 
 def test_plans_map_alert_kinds_to_faults_and_predicted_receivers():
     stack = load_stack(ROOT / "stack.yaml")
-    todo, skipped = plans(stack, drill_spec(stack.spec))
+    todo, skipped = plans(drill_stack(stack))
     by_name = {p.alert: p for p in todo}
     assert by_name["HighErrorRate"].fault == ERROR_BURST
     assert by_name["ServiceDown"].fault == STOP

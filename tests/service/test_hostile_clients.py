@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
+pytestmark = pytest.mark.slow
+
 READ_TIMEOUT_S = 1.0
 TOKEN = "hostile-clients-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -22,29 +22,28 @@ def _family_name(name: str, kind: str) -> str:
     return name[: -len("_total")] if kind == "counter" and name.endswith("_total") else name
 
 
-def _stack_metrics() -> list[dict] | None:
-    """The service's metric list in stack.yaml, when that file (and the service in it) exists."""
-    stack = REPO_ROOT / "stack.yaml"
-    if not stack.exists():
-        return None
-    spec = yaml.safe_load(stack.read_text())
+def _stack_metrics() -> list[dict]:
+    """The service's metric list in stack.yaml. Its absence fails: with nothing declared, every
+    comparison below would hold vacuously."""
+    spec = yaml.safe_load((REPO_ROOT / "stack.yaml").read_text())
     services = [s for s in spec.get("services", []) if s.get("name") == "fugatto-audio-lab"]
-    return services[0].get("metrics") if services else None
+    assert services, "stack.yaml declares no fugatto-audio-lab service"
+    metrics = services[0].get("metrics")
+    assert metrics, "stack.yaml declares no metrics for fugatto-audio-lab"
+    return metrics
 
 
 def _expected_contract() -> dict[str, tuple[str, frozenset[str]]]:
-    metrics = _stack_metrics()
-    if metrics:
-        return {m["name"]: (m["type"], frozenset(m.get("labels") or ())) for m in metrics}
-    return {s.name: (s.type, frozenset(s.labels)) for s in CONTRACT}
+    return {m["name"]: (m["type"], frozenset(m.get("labels") or ())) for m in _stack_metrics()}
 
 
-def test_histogram_buckets_match_stack_yaml_when_present():
-    metrics = _stack_metrics() or []
-    declared = {m["name"]: [float(b) for b in m["buckets"]] for m in metrics if m.get("buckets")}
-    for spec in CONTRACT:
-        if spec.name in declared:
-            assert declared[spec.name] == [float(b) for b in spec.buckets or ()], spec.name
+def test_histogram_buckets_match_stack_yaml():
+    declared = {m["name"]: [float(b) for b in m["buckets"]] for m in _stack_metrics() if m.get("buckets")}
+    histograms = [spec for spec in CONTRACT if spec.type == "histogram"]
+    assert histograms, "the package contract declares no histogram"
+    for spec in histograms:
+        assert spec.name in declared, f"{spec.name} has no buckets in stack.yaml"
+        assert declared[spec.name] == [float(b) for b in spec.buckets or ()], spec.name
 
 
 def _scrape(metrics: ServiceMetrics) -> dict[str, object]:
@@ -57,7 +56,7 @@ def _populate(client) -> None:
     client.get("/health")
 
 
-def test_package_contract_matches_stack_yaml_when_present():
+def test_package_contract_matches_stack_yaml():
     expected = _expected_contract()
     assert expected == {s.name: (s.type, frozenset(s.labels)) for s in CONTRACT}
 
@@ -82,16 +81,17 @@ def test_no_created_series_and_nothing_outside_the_contract(client):
     _populate(client)
     names = set(_scrape(client.app.state.svc.metrics))
     allowed = {_family_name(s.name, s.type) for s in CONTRACT}
-    assert names <= allowed
+    assert "fugatto_requests" in names and names <= allowed
     assert "_created" not in client.app.state.svc.metrics.exposition().decode()
 
 
 def test_histogram_buckets_match_contract(client):
     _populate(client)
     families = _scrape(client.app.state.svc.metrics)
-    for spec in CONTRACT:
-        if spec.type != "histogram" or spec.name not in families:
-            continue
+    histograms = [spec for spec in CONTRACT if spec.type == "histogram"]
+    assert histograms
+    for spec in histograms:
+        assert spec.name in families, f"{spec.name} missing from /metrics"
         les = {float(s.labels["le"]) for s in families[spec.name].samples if s.name.endswith("_bucket")}
         assert les == {*map(float, spec.buckets or ()), float("inf")}, spec.name
 
@@ -106,7 +106,7 @@ def test_request_labels_use_route_templates_and_numeric_status(client):
 def test_random_unknown_paths_keep_the_endpoint_label_bounded(client):
     rng = random.Random(0)
     methods = ["GET", "POST", "DELETE", "PROPFIND", "BREW"]
-    for _ in range(1000):
+    for _ in range(300):
         path = "/" + "/".join(
             "".join(rng.choices(string.ascii_lowercase + string.digits, k=rng.randint(1, 12))) for _ in range(rng.randint(1, 4))
         )
@@ -116,7 +116,7 @@ def test_random_unknown_paths_keep_the_endpoint_label_bounded(client):
     methods_seen = {s.labels["method"] for s in samples}
     assert endpoints <= KNOWN_ENDPOINTS and "unmatched" in endpoints
     assert methods_seen <= {"GET", "POST", "DELETE", "other"}
-    assert sum(s.value for s in samples if s.labels["endpoint"] == "unmatched") == 1000
+    assert sum(s.value for s in samples if s.labels["endpoint"] == "unmatched") == 300
     assert len(samples) < 20
 
 

@@ -34,6 +34,7 @@ def _poll(url: str, want: int, deadline: float) -> httpx2.Response:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_server_starts_serves_and_exposes_metrics(tmp_path: Path):
     port, metrics_port = _free_port(), _free_port()
     env = {**os.environ, "FUGATTO_LOG_DIR": str(tmp_path / "logs"), "LOG_LEVEL": "INFO"}

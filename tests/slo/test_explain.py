@@ -12,16 +12,17 @@ from stackgen.model import slo as model
 from stackgen.spec.types import Duration
 from tests.slo.conftest import slo, with_slos
 
+BUDGET = Fraction(1, 1000)
+
 
 def _factors(period: str) -> list[str]:
-    return [model.format_factor(c.factor) for tier in model.TIERS
-            for c in model.conditions(tier, Duration.parse(period))]
+    return [c.factor_text for tier in model.TIERS for c in model.conditions(tier, Duration.parse(period), BUDGET)]
 
 
 def test_factors_are_computed_from_the_period() -> None:
     assert _factors("30d") == ["14.4", "6", "3", "1"]
     assert _factors("28d") == ["13.44", "5.6", "2.8", "0.93"]
-    exact = [c.factor for c in model.conditions("ticket", Duration.parse("28d"))]
+    exact = [c.factor for c in model.conditions("ticket", Duration.parse("28d"), BUDGET)]
     assert exact == [Fraction(14, 5), Fraction(14, 15)]  # 0.1 x 28d / 3d, not a rounded constant
 
 

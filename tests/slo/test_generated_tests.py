@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from stackgen.output.write import write_tree
@@ -55,6 +56,7 @@ def test_fires_just_above_and_predicts_the_annotations() -> None:
     assert checks[-1]["exp_alerts"] == []  # recovery resolves it
 
 
+@pytest.mark.slow
 def test_golden_promtool_tests_pass() -> None:
     result = _promtool_test(GOLDEN_TESTS.parent)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -68,6 +70,7 @@ def test_tests_pass_for_28d_loose_objective_and_for(make_stack, tmp_path) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_a_wrong_factor_or_window_in_the_rules_fails_the_tests(make_stack, tmp_path) -> None:
     spec = slo("avail", 99.0, ticket={"enabled": False})
     prometheus = _render(make_stack, with_slos(spec, alerts=False), tmp_path / "generated")

@@ -33,15 +33,15 @@ def test_severity_override_changes_the_route(make_stack) -> None:
 
 def test_panels_cover_sli_budget_burn_and_tiers(make_stack) -> None:
     stack = make_stack(with_slos(slo("avail", 99.9, "28d")))
-    panels = slo_dashboard_panels(stack, "fugatto-audio-lab")
-    titles = [p["title"] for p in panels]
+    (panels,) = slo_dashboard_panels(stack, "fugatto-audio-lab")
+    titles = [p.title for p in panels]
     assert titles == [f"avail (99.9% / 28d): {t}" for t in (
         "SLI over the period", "error budget remaining", "SLI over time", "burn rate per window",
         "page tier (AvailFastBurn)", "ticket tier (AvailSlowBurn)")]
-    assert [p["kind"] for p in panels] == ["stat", "gauge", *["timeseries"] * 4]
-    assert panels[0]["exprs"][0]["expr"].startswith("1 - slo:sli_error:ratio_rate28d{")
-    assert [e["legend"] for e in panels[3]["exprs"]] == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "28d"]
-    assert panels[5]["exprs"][-1]["expr"].endswith("/ 0.9333333333333333")
+    assert [p.display for p in panels] == ["stat", "gauge", *["timeseries"] * 4]
+    assert panels[0].queries[0].expr.startswith("1 - slo:sli_error:ratio_rate28d{")
+    assert [q.legend for q in panels[3].queries] == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "28d"]
+    assert panels[5].queries[-1].expr.endswith("/ 0.9333333333333333")
     empty = make_stack(with_slos())
     assert slo_dashboard_panels(empty, empty.spec.services[0]) == []
 
@@ -49,9 +49,11 @@ def test_panels_cover_sli_budget_burn_and_tiers(make_stack) -> None:
 def test_panel_exprs_parse_and_use_only_recorded_series(make_stack) -> None:
     stack = make_stack(with_slos(slo("avail"), slo("other", 99.0)))
     service = stack.spec.services[0]
-    recorded = {r["record"] for g in slo_rules(service)["groups"] for r in g["rules"] if "record" in r}
-    for panel in slo_dashboard_panels(stack, service):
-        for item in panel["exprs"]:
-            promql_parser.parse(item["expr"])  # raises on invalid PromQL
-            used = set(re.findall(r"\b(slo:[a-z0-9_:]+|sloth_slo_info)\b", item["expr"]))
-            assert used and used <= recorded, (panel["title"], used - recorded)
+    recorded = {r["record"] for g in slo_rules(stack.slos_of(service))["groups"] for r in g["rules"] if "record" in r}
+    per_slo = slo_dashboard_panels(stack, service)
+    assert len(per_slo) == 2
+    for panel in (panel for panels in per_slo for panel in panels):
+        for query in panel.queries:
+            promql_parser.parse(query.expr)  # raises on invalid PromQL
+            used = set(re.findall(r"\b(slo:[a-z0-9_:]+|sloth_slo_info)\b", query.expr))
+            assert used and used <= recorded, (panel.title, used - recorded)

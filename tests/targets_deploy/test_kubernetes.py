@@ -144,6 +144,7 @@ def test_dashboards_become_sidecar_configmaps(stack):
     assert "grafana-dashboard-fugatto-overview.yaml" in resources
 
 
+@pytest.mark.slow
 def test_rendered_manifests_pass_the_validator(rendered, stack):
     assert k8s_check.validate(rendered, stack) == []
 
@@ -155,6 +156,7 @@ def _edit(root: Path, rel: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+@pytest.mark.slow
 def test_service_monitor_port_the_service_lacks_fails_naming_it(tree, stack):
     _edit(tree, f"{BASE}/fugatto-audio-lab-servicemonitor.yaml", "port: metrics", "port: prom-metrics")
     messages = [f.message for f in k8s_check.validate(tree, stack)]
@@ -164,6 +166,7 @@ def test_service_monitor_port_the_service_lacks_fails_naming_it(tree, stack):
     )
 
 
+@pytest.mark.slow
 def test_selector_mismatches_fail(tree, stack):
     _edit(
         tree,
@@ -178,14 +181,16 @@ def test_selector_mismatches_fail(tree, stack):
     )
 
 
+@pytest.mark.slow
 def test_broken_rule_in_an_overlay_fails_promtool(tree, stack):
     _edit(tree, "k8s/overlays/dev/fugatto-audio-lab-prometheusrule-patch.yaml", "> 0.2", "> > 0.2")
     findings = k8s_check.validate(tree, stack)
     assert any(
-        f.file == "k8s/overlays/dev (built)" and f.check.startswith("promtool check rules") for f in findings
+        f.file == "k8s/overlays/dev (built)" and f.rule.startswith("promtool check rules") for f in findings
     )
 
 
+@pytest.mark.slow
 def test_strict_schema_and_unpinned_image_fail(tree, stack):
     _edit(
         tree,
@@ -201,12 +206,13 @@ def test_strict_schema_and_unpinned_image_fail(tree, stack):
     )
     findings = k8s_check.validate(tree, stack)
     assert any(
-        f.check.startswith("kubernetes-validate --strict -k 1.30.0") and "bogusField" in f.message
+        f.rule.startswith("kubernetes-validate --strict -k 1.30.0") and "bogusField" in f.message
         for f in findings
     )
     assert any("'fugatto-audio-lab:latest' is not pinned" in f.message for f in findings)
 
 
+@pytest.mark.slow
 def test_base_rules_must_equal_the_prometheus_rules(tree, stack):
     _edit(tree, names.alert_rules_file("fugatto-audio-lab"), "> 95", "> 90")
     messages = [f.message for f in k8s_check.validate(tree, stack)]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from stackgen.checks.grafana import check_dashboard, validate
 
 DASHBOARD = "grafana/dashboards/fugatto-audio-lab.json"
@@ -15,6 +17,7 @@ def _panels(d):
     return d["services"][0]["dashboards"]["panels"]
 
 
+@pytest.mark.slow
 def test_unmodified_stack_passes(run_check, write_spec):
     code, output = run_check(write_spec(lambda d: None))
     assert code == 0, output
@@ -57,6 +60,7 @@ def test_wrong_metric_type_fails_check(run_check, write_spec):
     assert code == 2 and "a rate panel needs a counter, and 'fugatto_memory_usage_bytes' is a gauge" in output
 
 
+@pytest.mark.slow
 def test_overlapping_panel_fails_check(run_check, write_spec):
     def mutate(d):
         _panels(d)[7]["grid"] = {"x": 6, "y": 2, "w": 12, "h": 8}

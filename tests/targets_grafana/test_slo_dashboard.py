@@ -88,8 +88,8 @@ def test_dashboard_identity_variables_and_links(artifacts):
 
 def test_panels_units_and_thresholds(artifacts, stack):
     panels = _json(artifacts)["panels"]
-    expected = slo_dashboard_panels(stack, SERVICE)
-    assert [p["title"] for p in panels] == [p["title"] for p in expected]
+    expected = [p for per_slo in slo_dashboard_panels(stack, SERVICE) for p in per_slo]
+    assert [p["title"] for p in panels] == [p.title for p in expected]
     assert [p["id"] for p in panels] == list(range(1, len(expected) + 1))
     assert [p["type"] for p in panels[:6]] == ["stat", "gauge", "timeseries", "timeseries", "timeseries",
                                                "timeseries"]

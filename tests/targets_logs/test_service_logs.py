@@ -6,7 +6,6 @@ check and one generation, then reads the JSON lines the service wrote to its log
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
@@ -18,11 +17,7 @@ import urllib.request
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("fugatto_lab") is None,
-    reason="the bundled service (package fugatto_lab, service/) is not importable yet: "
-    "it lands in main separately",
-)
+pytestmark = pytest.mark.slow
 
 STARTUP_TIMEOUT_S = 60
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from stackgen.model import names
-from stackgen.model import slo as slo_model
+from stackgen.model.promql import alert_labels
 from stackgen.model.routing import receivers_for
 from stackgen.output.artifact import Artifact
 from stackgen.output.serialize import yaml_artifact
 from stackgen.resolve import Stack
 from stackgen.spec.types import Severity
-from stackgen.targets.prometheus.alert_rules import alert_labels
 
 
 def cases(stack: Stack) -> list[dict[str, Any]]:
@@ -28,9 +27,9 @@ def cases(stack: Stack) -> list[dict[str, Any]]:
             labels = {"alertname": alert.name, **alert_labels(service, alert)}
             out.append({"name": f"{service.name} {alert.name}", "labels": labels,
                         "receivers": receivers_for(root, labels)})
-        for slo in service.slos:  # SLO alerts carry the same routing labels and go through the same tree
-            for tier in slo_model.tiers(slo):
-                labels = {"alertname": tier.alert, **slo_model.alert_labels(service, tier)}
+        for group in stack.slos_of(service):  # SLO alerts carry the same routing labels and go through the same tree
+            for tier in group.tiers:
+                labels = {"alertname": tier.alert, **tier.labels}
                 out.append({"name": f"{service.name} {tier.alert}", "labels": labels,
                             "receivers": receivers_for(root, labels)})
     return out

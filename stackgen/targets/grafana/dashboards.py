@@ -7,10 +7,12 @@ Grafana JSON (today with grafanalib). Keeping the two apart is what lets the bui
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from stackgen.model import names
-from stackgen.model.promql import number, selector, selectors_of
+from stackgen.model.promql import number, selector
 from stackgen.spec.grafana import (
+    Display,
     GaugePanel,
     Panel,
     PromQLPanel,
@@ -29,7 +31,10 @@ LOGS_PANEL_HEIGHT = 10
 SLO_LINK_TITLE = "Error budget (SLOs)"
 OPERATIONS_LINK_TITLE = "Operations"
 _DEFAULT_UNIT = {"rate": "ops", "quantile": "s", "ratio": "percentunit", "gauge": "short", "promql": "short"}
-_DEFAULT_DISPLAY = {"stat": "stat"}
+_DEFAULT_DISPLAY: dict[str, Display] = {"stat": "stat"}
+# What a panel shows and where its queries go: the spec's displays, plus the logs panel stackgen adds.
+PanelDisplay = Literal[Display, "logs"]
+Datasource = Literal["prometheus", "elasticsearch"]
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,11 @@ class PanelModel:
     id: int
     title: str
     description: str
-    display: str  # timeseries | stat | gauge | logs
+    display: PanelDisplay
     unit: str
     grid: tuple[int, int, int, int]  # x, y, w, h
     queries: tuple[Query, ...]
-    datasource: str  # "prometheus" or "elasticsearch"
+    datasource: Datasource
     metrics: tuple[str, ...] = ()  # contract metrics the queries select (for runbook links)
     links: tuple[tuple[str, str], ...] = ()  # (title, url)
     min: float | None = None
@@ -151,51 +156,20 @@ def panel_metrics(panel: Panel) -> list[str]:
 def default_panels(service: Service) -> list[Panel]:
     """A useful operations dashboard from the metric contract alone: counters as rates by their labels,
     histograms as p95/p50, gauges as values with a unit guessed from the OpenMetrics name suffix."""
-    from pydantic import TypeAdapter
-
-    specs: list[dict] = []
+    panels: list[Panel] = []
     for metric in service.metrics:
         if metric.type == "counter":
-            specs.append(
-                {
-                    "kind": "rate",
-                    "title": f"{metric.name} rate",
-                    "metric": metric.name,
-                    "by": list(metric.labels),
-                    "unit": "ops",
-                    "description": metric.help,
-                }
-            )
+            panels.append(RatePanel(kind="rate", title=f"{metric.name} rate", metric=metric.name, by=list(metric.labels),
+                                    unit="ops", description=metric.help))
         elif metric.type == "histogram":
             unit = "s" if metric.name.endswith("_seconds") else "short"
-            specs.append(
-                {
-                    "kind": "quantile",
-                    "title": f"{metric.name} p95 and p50",
-                    "metric": metric.name,
-                    "unit": unit,
-                    "description": metric.help,
-                }
-            )
+            panels.append(QuantilePanel(kind="quantile", title=f"{metric.name} p95 and p50", metric=metric.name,
+                                        unit=unit, description=metric.help))
         elif metric.type == "gauge":
-            unit = (
-                "bytes"
-                if metric.name.endswith("_bytes")
-                else "percent"
-                if metric.name.endswith("_percent")
-                else "short"
-            )
-            specs.append(
-                {
-                    "kind": "gauge",
-                    "title": metric.name,
-                    "metric": metric.name,
-                    "unit": unit,
-                    "description": metric.help,
-                }
-            )
-    adapter: TypeAdapter[Panel] = TypeAdapter(Panel)
-    return [adapter.validate_python(s) for s in specs]
+            unit = "bytes" if metric.name.endswith("_bytes") else "percent" if metric.name.endswith("_percent") else "short"
+            panels.append(GaugePanel(kind="gauge", title=metric.name, metric=metric.name, unit=unit,
+                                     description=metric.help))
+    return panels
 
 
 def layout(panels: list[Panel]) -> list[tuple[int, int, int, int]]:
@@ -220,7 +194,7 @@ def _runbooks(service: Service) -> dict[str, list[tuple[str, str]]]:
     """metric -> [(alert title, runbook url)] so a panel links to the runbooks of alerts on its metrics."""
     out: dict[str, list[tuple[str, str]]] = {}
     for alert in service.alerts:
-        for sel in selectors_of(alert):
+        for _, sel in alert.selectors():
             out.setdefault(sel.metric, []).append((f"Runbook: {alert.name}", alert.runbook_url))
     return out
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from stackgen.model import names
-from stackgen.model import slo as slo_model
 from stackgen.output.artifact import Artifact
 from stackgen.output.serialize import json_artifact, yaml_artifact
 from stackgen.resolve import Stack
@@ -32,7 +31,7 @@ def render(stack: Stack) -> list[Artifact]:
             out.append(
                 json_artifact(names.dashboard_file(service.name), build(service_dashboard(spec, service)))
             )
-        if slo_model.has_dashboard(service):
+        if stack.has_slo_dashboard(service):
             out.append(
                 json_artifact(names.slo_dashboard_file(service.name), build(slo_dashboard(stack, service)))
             )

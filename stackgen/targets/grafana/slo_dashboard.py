@@ -7,41 +7,33 @@ the grafanalib builder renders it like any other dashboard.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import replace
 
 from stackgen.model import names
 from stackgen.resolve import Stack
 from stackgen.spec.service import Service
 from stackgen.spec.types import Duration
-from stackgen.targets.grafana.dashboards import (
-    GRID_COLUMNS,
-    OPERATIONS_LINK_TITLE,
-    DashboardModel,
-    PanelModel,
-    Query,
-)
+from stackgen.targets.grafana.dashboards import GRID_COLUMNS, OPERATIONS_LINK_TITLE, DashboardModel, PanelModel
 from stackgen.targets.grafana.slo_panels import slo_dashboard_panels
 
 PANEL_HEIGHT = 8
 SUMMARY_WIDTH = 6  # a stat or gauge panel
-_SUMMARY_KINDS = ("stat", "gauge")
-# A remaining budget below 0 means the SLO is breached: the gauge's scale stays 0..100%.
-_GAUGE_RANGE = (0.0, 1.0)
+_SUMMARY_DISPLAYS = ("stat", "gauge")
 # Long enough to show the slowest burn-rate window (3d) twice over.
 TIME_RANGE = Duration.parse("7d")
 
 
-def slo_grid(panels: list[dict[str, Any]]) -> list[tuple[int, int, int, int]]:
+def slo_grid(per_slo: Sequence[Sequence[PanelModel]]) -> list[tuple[int, int, int, int]]:
     """Two rows per SLO: its stat/gauge panels then its first time series (the rest of the row), and
-    below them its other time series sharing the full width. Each SLO starts a new row."""
+    below them its other time series sharing the full width. Each SLO starts a new row. One position
+    per panel, in order."""
     y = 0
-    by_slo: dict[str, list[int]] = {}
-    for i, panel in enumerate(panels):
-        by_slo.setdefault(panel["slo"], []).append(i)
-    grid: dict[int, tuple[int, int, int, int]] = {}
-    for indices in by_slo.values():
-        summary = [i for i in indices if panels[i]["kind"] in _SUMMARY_KINDS]
-        series = [i for i in indices if panels[i]["kind"] not in _SUMMARY_KINDS]
+    out: list[tuple[int, int, int, int]] = []
+    for panels in per_slo:
+        summary = [i for i, p in enumerate(panels) if p.display in _SUMMARY_DISPLAYS]
+        series = [i for i, p in enumerate(panels) if p.display not in _SUMMARY_DISPLAYS]
+        grid: dict[int, tuple[int, int, int, int]] = {}
         first_row = summary + series[:1]
         x = 0
         for n, i in enumerate(first_row):
@@ -57,31 +49,16 @@ def slo_grid(panels: list[dict[str, Any]]) -> list[tuple[int, int, int, int]]:
                 w = GRID_COLUMNS - n * width if n == len(rest) - 1 else width
                 grid[i] = (n * width, y, w, PANEL_HEIGHT)
             y += PANEL_HEIGHT
-    return [grid[i] for i in range(len(panels))]
+        out += [grid[i] for i in range(len(panels))]
+    return out
 
 
 def slo_dashboard(stack: Stack, service: Service) -> DashboardModel:
-    panels = slo_dashboard_panels(stack, service)
-    models = []
-    for i, (panel, grid) in enumerate(zip(panels, slo_grid(panels), strict=True)):
-        gauge = panel["kind"] == "gauge"
-        models.append(
-            PanelModel(
-                id=i + 1,
-                title=panel["title"],
-                description=panel["description"],
-                display=panel["kind"],
-                unit=panel["unit"],
-                grid=grid,
-                queries=tuple(Query(chr(ord("A") + n), e["expr"], e["legend"])
-                              for n, e in enumerate(panel["exprs"])),
-                datasource="prometheus",
-                thresholds=tuple((float(t["value"]), t["color"]) for t in panel.get("thresholds", [])),
-                min=_GAUGE_RANGE[0] if gauge else None,
-                max=_GAUGE_RANGE[1] if gauge else None,
-            )
-        )
-    # model.has_dashboard implies the operations dashboard exists, so the way back is always there.
+    per_slo = slo_dashboard_panels(stack, service)
+    panels = [panel for panels in per_slo for panel in panels]
+    placed = tuple(replace(panel, id=i + 1, grid=grid)
+                   for i, (panel, grid) in enumerate(zip(panels, slo_grid(per_slo), strict=True)))
+    # Stack.has_slo_dashboard implies the operations dashboard exists, so the way back is always there.
     back = ((OPERATIONS_LINK_TITLE, names.dashboard_path(names.dashboard_uid(service.name))),)
     return DashboardModel(
         uid=names.slo_dashboard_uid(service.name),
@@ -90,7 +67,7 @@ def slo_dashboard(stack: Stack, service: Service) -> DashboardModel:
         tags=tuple(dict.fromkeys(["stackgen", "slo", service.name, service.team])),
         refresh=str(service.dashboards.refresh),
         time_from=f"now-{TIME_RANGE}",
-        panels=tuple(models),
+        panels=placed,
         links=tuple(dict.fromkeys((f"Runbook: {slo.name}", slo.alerting.runbook_url) for slo in service.slos)),
         dashboard_links=back,
         instance_variable=False,

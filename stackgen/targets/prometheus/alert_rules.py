@@ -6,7 +6,7 @@ from typing import Any
 
 from stackgen.model import names
 from stackgen.model.deploy import environment_alerts
-from stackgen.model.promql import alert_expr
+from stackgen.model.promql import alert_expr, alert_labels
 from stackgen.spec.alerts import Alert
 from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
@@ -19,16 +19,6 @@ def alert_groups(spec: Spec, service: Service, env: Environment | None = None) -
         return []
     return [{"name": names.alert_group(service.name),
              "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)]}]
-
-
-def alert_labels(service: Service, alert: Alert) -> dict[str, str]:
-    """Static labels of an alert: routing keys first, then the user's extras."""
-    return {
-        names.SEVERITY_LABEL: alert.severity,
-        names.SERVICE_LABEL: service.name,
-        names.TEAM_LABEL: service.team,
-        **alert.labels,
-    }
 
 
 def alert_annotations(alert: Alert, service: Service, spec: Spec) -> dict[str, str]:

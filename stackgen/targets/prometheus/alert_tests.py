@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stackgen.model import names
-from stackgen.model.promql import number
+from stackgen.model.promql import alert_labels, number
 from stackgen.output.artifact import Artifact
 from stackgen.output.quoting import promql_string
 from stackgen.output.serialize import yaml_artifact
@@ -33,7 +33,7 @@ from stackgen.spec.alerts import (
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Metric, Service
 from stackgen.spec.types import Duration, Matcher
-from stackgen.targets.prometheus.alert_rules import alert_annotations, alert_labels
+from stackgen.targets.prometheus.alert_rules import alert_annotations
 
 COUNT_PER_STEP = 1000.0  # events per evaluation step in synthetic counters
 JUST_PAST = 1.1  # "just past the threshold": 10% beyond it

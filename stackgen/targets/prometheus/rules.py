@@ -23,29 +23,29 @@ from stackgen.targets.prometheus.slo_rules import slo_rules
 def render(stack: Stack) -> list[Artifact]:
     header = names.header(stack.spec_name)
     return [yaml_artifact(path, {"groups": groups}, header)
-            for service in stack.spec.services for path, groups in rule_file_groups(stack.spec, service).items()]
+            for service in stack.spec.services for path, groups in rule_file_groups(stack, service).items()]
 
 
-def rule_file_groups(spec: Spec, service: Service, env: Environment | None = None) -> dict[str, list[dict[str, Any]]]:
+def rule_file_groups(stack: Stack, service: Service, env: Environment | None = None) -> dict[str, list[dict[str, Any]]]:
     """Every rule file of the service (generated/ path -> its groups), files without rules left out.
 
     `env` applies an environment's alert threshold overrides (the Kubernetes overlays); None gives
     exactly what the rule files hold.
     """
     groups_of = {
-        names.alert_rules_file(service.name): lambda: alert_groups(spec, service, env),
-        names.slo_rules_file(service.name): lambda: slo_rules(service, grafana_url=spec.grafana.url)["groups"],
+        names.alert_rules_file(service.name): lambda: alert_groups(stack.spec, service, env),
+        names.slo_rules_file(service.name): lambda: slo_rules(stack.slos_of(service))["groups"],
     }
     return {path: groups_of[path]() for path in names.rule_files(service)}
 
 
-def rule_groups_of(spec: Spec, service: Service, env: Environment | None = None) -> list[dict[str, Any]]:
+def rule_groups_of(stack: Stack, service: Service, env: Environment | None = None) -> list[dict[str, Any]]:
     """All the service's rule groups, in rule-file order: what its PrometheusRule carries."""
-    return [group for groups in rule_file_groups(spec, service, env).values() for group in groups]
+    return [group for groups in rule_file_groups(stack, service, env).values() for group in groups]
 
 
 def rule_files(spec: Spec) -> list[str]:
     """Rule files relative to prometheus.yml (Prometheus resolves them against the config's folder)."""
     prefix = "prometheus/"
-    files = [path for s in spec.services for path in rule_file_groups(spec, s)]
+    files = [path for s in spec.services for path in names.rule_files(s)]
     return sorted(f.removeprefix(prefix) for f in files)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackgen.model import names
-from stackgen.model import slo as model
+from stackgen.model.slo import Condition, SLOGroup, Tier
 from stackgen.output.artifact import Artifact
 from stackgen.output.serialize import yaml_artifact
 from stackgen.parsers.gotemplate import render as render_template
@@ -55,8 +55,7 @@ def render(stack: Stack) -> list[Artifact]:
         if not service.slos:
             continue
         rules = names.slo_rules_file(service.name).removeprefix("prometheus/")
-        cases = [case for slo in service.slos for tier in model.tiers(slo)
-                 for case in tier_cases(service, slo, tier, stack.spec.grafana.url)]
+        cases = [case for group in stack.slos_of(service) for tier in group.tiers for case in tier_cases(group, tier)]
         document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(EVALUATION_INTERVAL),
                     "tests": cases}
         out.append(yaml_artifact(names.slo_tests_file(service.name), document, header))
@@ -88,11 +87,9 @@ class Profile:
 class Simulation:
     """The error ratio each window sees at an instant, and the tier's alert state over time."""
 
-    def __init__(self, profile: Profile, slo: SLO, tier: model.Tier) -> None:
-        self.profile, self.slo, self.tier = profile, slo, tier
+    def __init__(self, profile: Profile, tier: Tier) -> None:
+        self.profile, self.tier = profile, tier
         self.bad, self.total = profile.cumulative()  # exact integers
-        # Thresholds are exact fractions underneath: compute each once, not at every evaluation.
-        self.bounds = [(c, model.threshold(c, slo)) for c in tier.conditions]
 
     def ratio(self, at: int, window: int) -> float | None:
         step = self.profile.interval
@@ -104,9 +101,9 @@ class Simulation:
 
     def condition(self, at: int) -> float | None:
         """The alert expression's value at `at` (the short window's ratio of the first true branch)."""
-        for c, bound in self.bounds:
+        for c in self.tier.conditions:
             short, long = self.ratio(at, c.short), self.ratio(at, c.long)
-            if short is not None and long is not None and short > bound and long > bound:
+            if short is not None and long is not None and short > c.threshold and long > c.threshold:
                 return short
         return None
 
@@ -124,40 +121,39 @@ class Simulation:
 _STATES: dict[tuple[Any, ...], list[tuple[int, float | None]]] = {}
 
 
-def _states(profile: Profile, slo: SLO, tier: model.Tier) -> list[tuple[int, float | None]]:
+def _states(profile: Profile, tier: Tier) -> list[tuple[int, float | None]]:
     """Simulated alert states, memoized: services sharing an SLO shape share the simulation."""
-    key = (profile.interval, tuple(profile.segments), slo.objective, tier.for_,
-           tuple((c.long, c.short, c.factor) for c in tier.conditions))
+    key = (profile.interval, tuple(profile.segments), tier.for_,
+           tuple((c.long, c.short, c.threshold) for c in tier.conditions))
     if key not in _STATES:
-        _STATES[key] = Simulation(profile, slo, tier).states(profile.end)
+        _STATES[key] = Simulation(profile, tier).states(profile.end)
     return _STATES[key]
 
 
 # --- scenarios ----------------------------------------------------------------------------------
 
-def _interval(tier: model.Tier) -> Duration:
+def _interval(tier: Tier) -> Duration:
     shortest = min(c.short for c in tier.conditions)
     return next(i for i in SAMPLE_INTERVALS if shortest // i >= MIN_SAMPLES_PER_WINDOW)
 
 
-def tier_cases(service: Service, slo: SLO, tier: model.Tier, grafana_url: str | None = None) -> list[dict[str, Any]]:
+def tier_cases(group: SLOGroup, tier: Tier) -> list[dict[str, Any]]:
     interval = _interval(tier)
     history = max(c.long for c in tier.conditions)
     out = []
     for c in tier.conditions:
-        bound = model.threshold(c, slo)
-        out.append(_fires_and_resolves(service, slo, tier, c, interval, history,
-                                       min(bound * JUST_PAST, (bound + 1) / 2), grafana_url))
-        out.append(_stays_silent(service, slo, tier, c, interval, history, bound * JUST_BELOW))
+        bound = c.threshold
+        out.append(_fires_and_resolves(group, tier, c, interval, history, min(bound * JUST_PAST, (bound + 1) / 2)))
+        out.append(_stays_silent(group, tier, c, interval, history, bound * JUST_BELOW))
     return out
 
 
-def _fires_and_resolves(service: Service, slo: SLO, tier: model.Tier, c: model.Condition, interval: Duration,
-                        history: int, ratio: float, grafana_url: str | None) -> dict[str, Any]:
+def _fires_and_resolves(group: SLOGroup, tier: Tier, c: Condition, interval: Duration, history: int,
+                        ratio: float) -> dict[str, Any]:
     healthy = history // interval
     onset_steps = (c.long + tier.for_ + EVALUATION_INTERVAL) // interval
     probe = Profile(interval, [(0.0, healthy), (ratio, onset_steps)])
-    fired = [at for at, value in _states(probe, slo, tier) if value is not None]
+    fired = [at for at, value in _states(probe, tier) if value is not None]
     if not fired or fired[0] > history + c.long + tier.for_:
         raise AssertionError(f"{tier.alert}: a ratio of {ratio} should fire within {c.long} of the onset")
     fire_at = fired[0]
@@ -165,50 +161,47 @@ def _fires_and_resolves(service: Service, slo: SLO, tier: model.Tier, c: model.C
     recovery = max(other.short for other in tier.conditions)
     tail = (recovery + 2 * EVALUATION_INTERVAL) // interval
     profile = Profile(interval, [(0.0, healthy), (ratio, fire_at // interval - healthy), (0.0, tail)])
-    states = _states(profile, slo, tier)
+    states = _states(profile, tier)
     resolved = next(at for at, value in states if at > fire_at and value is None)
     if resolved > fire_at + recovery:
         raise AssertionError(f"{tier.alert}: should resolve within {recovery} of recovery")
     value_at = dict(states)
     checks: list[tuple[int, list[dict[str, Any]]]] = [(fire_at - EVALUATION_INTERVAL, [])]
-    checks.append((fire_at, [_expected(service, slo, tier, value_at[fire_at], grafana_url)]))
+    checks.append((fire_at, [_expected(group, tier, value_at[fire_at])]))
     last_firing = resolved - EVALUATION_INTERVAL
     if last_firing > fire_at:
-        checks.append((last_firing, [_expected(service, slo, tier, value_at[last_firing], grafana_url)]))
+        checks.append((last_firing, [_expected(group, tier, value_at[last_firing])]))
     checks.append((resolved, []))
-    return _case(service, slo, tier, profile, checks)
+    return _case(group, tier, profile, checks)
 
 
-def _stays_silent(service: Service, slo: SLO, tier: model.Tier, c: model.Condition, interval: Duration,
-                  history: int, ratio: float) -> dict[str, Any]:
+def _stays_silent(group: SLOGroup, tier: Tier, c: Condition, interval: Duration, history: int,
+                  ratio: float) -> dict[str, Any]:
     profile = Profile(interval, [(0.0, history // interval), (ratio, c.long // interval)])
-    states = _states(profile, slo, tier)
+    states = _states(profile, tier)
     if any(value is not None for _, value in states):
         raise AssertionError(f"{tier.alert}: a ratio of {ratio} must never fire")
     onset = history
     instants = sorted({onset + c.short, onset + _align(c.long // 2), onset + c.long})
-    return _case(service, slo, tier, profile, [(at, []) for at in instants])
+    return _case(group, tier, profile, [(at, []) for at in instants])
 
 
 def _align(duration: int) -> int:
     return duration - duration % EVALUATION_INTERVAL
 
 
-def _expected(service: Service, slo: SLO, tier: model.Tier, value: float | None,
-              grafana_url: str | None) -> dict[str, Any]:
+def _expected(group: SLOGroup, tier: Tier, value: float | None) -> dict[str, Any]:
     assert value is not None
-    result = model.result_labels(service, slo)
-    annotations = {k: render_template(v, result, value)
-                   for k, v in model.alert_annotations(service, slo, tier, grafana_url).items()}
-    return {"exp_labels": {**result, **model.alert_labels(service, tier)}, "exp_annotations": annotations}
+    result = group.id_labels
+    annotations = {k: render_template(v, result, value) for k, v in tier.annotations.items()}
+    return {"exp_labels": {**result, **tier.labels}, "exp_annotations": annotations}
 
 
-def _case(service: Service, slo: SLO, tier: model.Tier, profile: Profile,
-          checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+def _case(group: SLOGroup, tier: Tier, profile: Profile, checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
     return {
-        "name": f"{slo.name} {tier.tier}",
+        "name": f"{group.slo.name} {tier.tier}",
         "interval": str(profile.interval),
-        "input_series": _series(service, slo, profile),
+        "input_series": _series(group.service, group.slo, profile),
         "alert_rule_test": [{"eval_time": str(Duration(at)), "alertname": tier.alert, "exp_alerts": alerts}
                             for at, alerts in checks],
     }
