@@ -59,21 +59,21 @@ def _succeed(fmt: Format, diagnostics: list[Diagnostic], status: str) -> None:
     typer.echo(status, err=fmt is Format.json)
 
 
-def _load(spec: Path, fmt: Format = Format.text):
+def _load(spec: Path, fmt: Format = Format.text, out: Path | None = None):
     from stackgen.diagnostics import SpecError, one_line
     from stackgen.pipeline import load_stack
 
     try:
-        return load_stack(spec)
+        return load_stack(spec, out)
     except SpecError as exc:
         raise _report(fmt, exc.problems, [str(p) for p in exc.problems],
                       f"{len(exc.problems)} problem(s) in {one_line(str(spec))}; nothing was written", EXIT_BAD_INPUT) from None
 
 
-def _render(spec: Path, fmt: Format):
+def _render(spec: Path, fmt: Format, out: Path):
     from stackgen.pipeline import render_stack
 
-    stack = _load(spec, fmt)
+    stack = _load(spec, fmt, out)
     return stack, render_stack(stack)
 
 
@@ -82,7 +82,7 @@ def render(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generat
     """Render every generated file from the spec into --out (atomically)."""
     from stackgen.output.write import OutputError, write_tree
 
-    _, artifacts = _render(spec, fmt)
+    _, artifacts = _render(spec, fmt, out)
     try:
         write_tree(out, artifacts, protected=[spec])
     except OutputError as exc:
@@ -100,7 +100,7 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
     from stackgen.output.write import OutputError, drift, write_tree
     from stackgen.pipeline import validate
 
-    stack, artifacts = _render(spec, fmt)
+    stack, artifacts = _render(spec, fmt, out)
     try:
         drifted = [Diagnostic(file, rule="drift", message=message)
                    for file, message in drift(out, artifacts).problems(out.as_posix())]
@@ -124,7 +124,7 @@ def diff(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated
     --format applies to an invalid spec only: the diff itself is the output."""
     from stackgen.output.write import OutputError, unified_diff
 
-    _, artifacts = _render(spec, fmt)
+    _, artifacts = _render(spec, fmt, out)
     try:
         text = unified_diff(out, artifacts, out.as_posix(), protected=[spec])
     except OutputError as exc:
@@ -143,7 +143,7 @@ def lint(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated
     from stackgen.diagnostics import ERROR
     from stackgen.pipeline import lint as run_lint
 
-    stack, artifacts = _render(spec, fmt)
+    stack, artifacts = _render(spec, fmt, out)
     try:
         findings = run_lint(stack, artifacts, spec.resolve().parent, out.as_posix(), live, service)
     except ValueError as exc:
@@ -179,6 +179,29 @@ def schema() -> None:
     from stackgen.targets.schema import schema as build
 
     sys.stdout.write(json_text(build()))
+
+
+@app.command()
+def init(name: Annotated[str, typer.Option(help="the stack's and its one service's name")] = "my-service",
+         out: Annotated[Path, typer.Option("--out", "-o", help="the spec file to create")] = Path("stack.yaml")) -> None:
+    """Write a small, valid, commented starting spec for one service; never overwrites a file."""
+    from stackgen.diagnostics import one_line
+    from stackgen.spec.starter import starter_spec
+
+    try:
+        text = starter_spec(name)
+    except ValueError as exc:
+        raise _fail([f"--name: {one_line(str(exc))}"], EXIT_BAD_INPUT) from None
+    try:
+        # Exclusive create: an existing spec is someone's work, and checking first would race.
+        with out.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise _fail([f"{one_line(str(out))} already exists; nothing was written (choose another --out)"],
+                    EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        raise _fail([f"cannot write {one_line(str(out))}: {one_line(exc.strerror or str(exc))}"], EXIT_BAD_INPUT) from None
+    typer.echo(f"wrote {one_line(str(out))}; next: stackgen render --spec {one_line(str(out))}")
 
 
 RunDirOption = Annotated[Path, typer.Option("--run-dir", help="where the local stack keeps configs, data, logs, pids")]

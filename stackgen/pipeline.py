@@ -107,6 +107,7 @@ LINT_RULES: Registry[LintRule] = Registry("stackgen.lint", (
     "consistency",
     "openapi",
     "cardinality",
+    "limits",
 ), LintRule)
 
 

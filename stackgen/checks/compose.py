@@ -31,7 +31,7 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
         return [Diagnostic(FILE, rule="compose", message="the compose file was not rendered")]
     findings = _schema(root)
     compose = yaml.safe_load(path.read_text(encoding="utf-8"))
-    findings += [Diagnostic(FILE, rule="compose", message=message) for message in references(root, compose)]
+    findings += [Diagnostic(FILE, rule="compose", message=message) for message in references(root, compose, stack.out_to_spec)]
     findings += [Diagnostic(FILE, rule="compose", message=message) for message in log_mounts(root, compose, stack)]
     return findings
 
@@ -47,8 +47,9 @@ def _schema(root: Path) -> list[Diagnostic]:
     return []
 
 
-def references(root: Path, compose: dict[str, Any]) -> list[str]:
-    """Problems in what the compose file points at, each naming the service and the reference."""
+def references(root: Path, compose: dict[str, Any], out_to_spec: str = "..") -> list[str]:
+    """Problems in what the compose file points at, each naming the service and the reference; `out_to_spec`
+    is the spec's folder seen from `root`, which holds secrets/."""
     problems: list[str] = []
     services: dict[str, Any] = compose.get("services", {})
     compose_dir = posixpath.dirname(FILE)
@@ -91,7 +92,7 @@ def references(root: Path, compose: dict[str, Any]) -> list[str]:
         for secret in svc.get("secrets", []):
             if secret["source"] not in compose.get("secrets", {}):
                 problems.append(f"service {name!r} uses secret {secret['source']!r}, which is not declared")
-    secrets_dir = (generated / compose_dir / names.COMPOSE_TO_REPO_ROOT / names.SECRETS_DIR).resolve()
+    secrets_dir = (generated / out_to_spec / names.SECRETS_DIR).resolve()
     for secret, spec in sorted(compose.get("secrets", {}).items()):
         source = (generated / compose_dir / spec.get("file", "")).resolve()
         if "file" not in spec or source.parent != secrets_dir:

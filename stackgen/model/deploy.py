@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from stackgen.spec.alerts import Alert
 from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
-from stackgen.spec.service import Service
+from stackgen.spec.service import BUNDLED_DOCKERFILE, Healthcheck, Service
 from stackgen.spec.types import SecretRef
 
 
@@ -40,6 +40,38 @@ def service_secret_files(service: Service) -> list[SecretFile]:
 def _files(refs: list[SecretRef | None]) -> list[SecretFile]:
     paths = sorted({ref.file for ref in refs if ref is not None and ref.file})
     return [SecretFile(posixpath.basename(p), p) for p in paths]
+
+
+def service_healthcheck(service: Service) -> Healthcheck:
+    """The service's compose health check. Unset, only the bundled service's image (built from its Dockerfile,
+    whatever the context) is known to have Python; any other image gets none rather than a probe that can
+    never pass."""
+    if service.healthcheck is not None:
+        return service.healthcheck
+    if service.build is not None and service.build.dockerfile_path == BUNDLED_DOCKERFILE:
+        return Healthcheck(kind="http", tool="python")
+    return Healthcheck(kind="none")
+
+
+def published_ports(spec: Spec) -> list[tuple[int, tuple[str | int, ...]]]:
+    """Every host port the compose stack publishes, with the spec field that sets it: the stack's servers
+    first (their ports are often defaults, with no line to point at), then the services in spec order."""
+    logging, jaeger = spec.logging, spec.tracing.jaeger
+    out: list[tuple[int, tuple[str | int, ...]]] = [
+        (spec.alertmanager.port, ("alertmanager", "port")),
+        (spec.prometheus.port, ("prometheus", "port")),
+        (spec.grafana.port, ("grafana", "port")),
+        (logging.elasticsearch.port, ("logging", "elasticsearch", "port")),
+        (logging.logstash.port, ("logging", "logstash", "port")),
+        (logging.kibana.port, ("logging", "kibana", "port")),
+        (jaeger.port, ("tracing", "jaeger", "port")),
+        (jaeger.otlp_grpc_port, ("tracing", "jaeger", "otlp_grpc_port")),
+        (jaeger.otlp_http_port, ("tracing", "jaeger", "otlp_http_port")),
+    ]
+    for i, service in enumerate(spec.services):
+        out += [(service.ports.http, ("services", i, "ports", "http")),
+                (service.ports.metrics, ("services", i, "ports", "metrics"))]
+    return out
 
 
 def service_log_env(service: Service) -> dict[str, str]:

@@ -73,9 +73,8 @@ LOGSTASH_PIPELINES_MOUNT = "/usr/share/logstash/config/pipelines.yml"
 # logstash_log_dir below.
 
 COMPOSE_FILE = "compose/docker-compose.yml"
-# The git-ignored folder at the repository root holding secret files, seen from generated/compose/.
+# The git-ignored folder beside the spec holding secret files (compose reads them from there).
 SECRETS_DIR = "secrets"
-COMPOSE_TO_REPO_ROOT = "../.."
 COMPOSE_TO_GENERATED = ".."
 PROFILE_LOGS = "logs"
 PROFILE_TRACES = "traces"

@@ -200,9 +200,11 @@ def _visit(node: object, out: Analysis, labels_of: LabelsOf) -> frozenset[str] |
         out.aggregations.append(Aggregation(op, by, without, tuple(inner.selectors)))
         if op in _SELECTING_AGGREGATIONS:
             return labels
+        # count_values adds a label named by its string parameter.
+        counted = {node.param.val} if op == "count_values" and isinstance(node.param, p.StringLiteral) else set()
         if without is not None:
-            return None if labels is None else labels - set(without)
-        return frozenset(by or ())
+            return None if labels is None else (labels - set(without)) | counted
+        return frozenset(by or ()) | counted
     if isinstance(node, p.Call):
         inner = Analysis()
         arg_labels = [_visit(arg, inner, labels_of) for arg in node.args]
@@ -221,23 +223,55 @@ def _visit(node: object, out: Analysis, labels_of: LabelsOf) -> frozenset[str] |
             return None if vectors[-1] is None else vectors[-1] - {"le"}
         if name in _LABEL_KEEPING and vectors:
             return vectors[0]
+        if name in ("label_replace", "label_join") and len(node.args) >= 2:
+            target = node.args[1]
+            added = {target.val} if isinstance(target, p.StringLiteral) else None
+            return None if arg_labels[0] is None or added is None else arg_labels[0] | added
         return None
     if isinstance(node, p.BinaryExpr):
         lhs, rhs = _visit(node.lhs, out, labels_of), _visit(node.rhs, out, labels_of)
-        scalar_l = isinstance(node.lhs, p.NumberLiteral)
-        scalar_r = isinstance(node.rhs, p.NumberLiteral)
-        if scalar_l:
+        if _is_scalar(node.lhs):
             return rhs
-        if scalar_r:
+        if _is_scalar(node.rhs):
             return lhs
-        op = str(node.op)
-        if op == "or":
-            return None if lhs is None or rhs is None else lhs | rhs
-        card = str(getattr(node.modifier, "card", "")) if node.modifier is not None else ""
-        if card.endswith("OneToMany"):
-            return rhs
-        return lhs
+        return _binary_labels(node, lhs, rhs)
     return None
+
+
+def _is_scalar(node: object) -> bool:
+    p = promql_parser
+    if isinstance(node, p.NumberLiteral):
+        return True
+    if isinstance(node, p.ParenExpr | p.UnaryExpr):
+        return _is_scalar(node.expr)
+    if isinstance(node, p.Call):
+        return node.func.name in ("scalar", "time", "pi")
+    if isinstance(node, p.BinaryExpr):
+        return _is_scalar(node.lhs) and _is_scalar(node.rhs)
+    return False
+
+
+def _binary_labels(node: object, lhs: frozenset[str] | None, rhs: frozenset[str] | None) -> frozenset[str] | None:
+    """Labels of a vector-vector operation's result, as Prometheus builds them (engine resultMetric)."""
+    op = str(node.op)  # type: ignore[attr-defined]
+    if op == "or":
+        return None if lhs is None or rhs is None else lhs | rhs
+    if op in ("and", "unless"):
+        return lhs
+    modifier = node.modifier  # type: ignore[attr-defined]
+    card = str(getattr(modifier, "card", "")) if modifier is not None else ""
+    included = frozenset(getattr(modifier, "group_labels", None) or ())
+    if card.endswith("ManyToOne"):  # group_left: the left side's labels plus those copied from the right
+        return None if lhs is None else lhs | included
+    if card.endswith("OneToMany"):  # group_right
+        return None if rhs is None else rhs | included
+    matching = getattr(modifier, "matching", None) if modifier is not None else None
+    if matching is None:
+        return lhs
+    listed = frozenset(matching.labels)
+    if str(matching.type).endswith("Include"):  # on(...) keeps only the listed labels
+        return listed if lhs is None else lhs & listed
+    return None if lhs is None else lhs - listed  # ignoring(...)
 
 
 def _merge(out: Analysis, inner: Analysis) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +12,14 @@ from stackgen.model.promql import result_labels
 from stackgen.model.routing import walk_routes
 from stackgen.model.slo import SLOGroup, has_dashboard
 from stackgen.parsers.gotemplate import labels_used
+from stackgen.parsers.promql_analysis import PromQLError, analyze
 from stackgen.resolve.contract import bucket_threshold_problem, check_by, check_selector
 from stackgen.resolve.deploy import check_deploy
 from stackgen.resolve.observability import check_observability
 from stackgen.resolve.secrets import check_secrets
 from stackgen.resolve.slos import check_slos, slo_groups
-from stackgen.spec.alerts import Alert, LatencyQuantileAlert, RawAlert, ThresholdAlert
-from stackgen.spec.load import Path_, Positions, load_spec
+from stackgen.spec.alerts import Alert, LatencyQuantileAlert, RawAlert, ThresholdAlert, WatchdogAlert
+from stackgen.spec.load import Path_, Positions, format_path, load_spec
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
 from stackgen.spec.types import SecretRef
@@ -30,6 +32,9 @@ class Stack:
     spec: Spec
     spec_name: str
     positions: Positions | None = None
+    # The spec's folder as seen from the output folder (posix, relative): paths the spec names (build
+    # contexts, the secrets/ folder) are relative to the spec, and generated files are read from --out.
+    out_to_spec: str = ".."
     # Every SLO's windows, factors, thresholds, alerts and record names, in spec order. Derived from
     # `spec` on construction (so `dataclasses.replace(stack, spec=...)` derives them again) and only here.
     slos: tuple[SLOGroup, ...] = field(init=False, repr=False, compare=False)
@@ -45,11 +50,13 @@ class Stack:
         return has_dashboard(service)
 
 
-def load_stack(path: Path | str) -> Stack:
-    """Load and resolve a spec file; raise SpecError listing every problem."""
+def load_stack(path: Path | str, out: Path | str | None = None) -> Stack:
+    """Load and resolve a spec file to render into `out` (default: `generated/` beside it); raise SpecError
+    listing every problem."""
     path = Path(path)
     spec, positions = load_spec(path, display_name=str(path))
-    stack = Stack(spec=spec, spec_name=path.name, positions=positions)
+    out_to_spec = ".." if out is None else Path(os.path.relpath(path.resolve().parent, Path(out).resolve())).as_posix()
+    stack = Stack(spec=spec, spec_name=path.name, positions=positions, out_to_spec=out_to_spec)
     problems = [*check_references(spec, positions), *check_slos(spec, positions, stack.slos)]
     if problems:
         raise SpecError(problems)
@@ -59,9 +66,7 @@ def load_stack(path: Path | str) -> Stack:
 def check_references(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
     yield from _unique(positions, [("services", i, "name") for i in range(len(spec.services))],
                        [s.name for s in spec.services], "service")
-    alert_paths = [("services", i, "alerts", j, "name")
-                   for i, s in enumerate(spec.services) for j in range(len(s.alerts))]
-    yield from _unique(positions, alert_paths, [a.name for s in spec.services for a in s.alerts], "alert")
+    yield from _check_alert_names(spec, positions)
     for i, service in enumerate(spec.services):
         yield from _unique(positions, [("services", i, "metrics", j, "name") for j in range(len(service.metrics))],
                            [m.name for m in service.metrics], "metric")
@@ -74,11 +79,36 @@ def check_references(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
 
 
 def _unique(positions: Positions, paths: list[Path_], names: list[str], what: str) -> Iterator[Diagnostic]:
-    seen: set[str] = set()
+    first: dict[str, Path_] = {}
     for path, name in zip(paths, names, strict=True):
-        if name in seen:
-            yield positions.problem(path, f"duplicate {what} name {name!r}")
-        seen.add(name)
+        if name in first:
+            yield positions.problem(path, f"duplicate {what} name {name!r} ({_first(positions, first[name])})")
+        first.setdefault(name, path)
+
+
+def _first(positions: Positions, name_path: Path_) -> str:
+    """Where a name was first used: the item's path (not its `.name`) and line."""
+    return f"first at {format_path(name_path[:-1])}, line {positions.locate(name_path)[0]}"
+
+
+def _check_alert_names(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
+    """Alert names are unique per service: every rule carries the `service` label, so two services'
+    `ServiceDown` are two alerts to Alertmanager, promtool (one test file per service) and the drill.
+    A watchdog is the stack's dead man's switch, routed by `alertname` alone, so its name is unique
+    across the stack."""
+    watchdogs: dict[str, Path_] = {}
+    for i, service in enumerate(spec.services):
+        for j, alert in enumerate(service.alerts):
+            if isinstance(alert, WatchdogAlert):
+                watchdogs.setdefault(alert.name, ("services", i, "alerts", j, "name"))
+    for i, service in enumerate(spec.services):
+        paths: list[Path_] = [("services", i, "alerts", j, "name") for j in range(len(service.alerts))]
+        yield from _unique(positions, paths, [a.name for a in service.alerts], "alert")
+        for path, alert in zip(paths, service.alerts, strict=True):
+            watchdog = watchdogs.get(alert.name)
+            if watchdog is not None and watchdog[1] != i:
+                yield positions.problem(path, f"alert name {alert.name!r} is the stack's watchdog, whose name is "
+                                              f"unique across services ({_first(positions, watchdog)})")
 
 
 def _check_alert(service: Service, alert: Alert, path: Path_, positions: Positions) -> Iterator[Diagnostic]:
@@ -92,7 +122,9 @@ def _check_alert(service: Service, alert: Alert, path: Path_, positions: Positio
         yield from check_by(metric, getattr(alert, "by", []), path, positions)
         if isinstance(alert, LatencyQuantileAlert) and (problem := bucket_threshold_problem(metric, alert.threshold)):
             yield positions.problem((*path, "threshold"), problem)
-    if not isinstance(alert, RawAlert):
+    if isinstance(alert, RawAlert):
+        yield from _check_raw_labels(alert, path, positions)
+    else:
         available = set(result_labels(alert, service.name))
         if isinstance(alert, ThresholdAlert):
             # No aggregation: the result keeps every label of the gauge's series.
@@ -103,6 +135,25 @@ def _check_alert(service: Service, alert: Alert, path: Path_, positions: Positio
                     yield positions.problem((*path, field_name),
                                             f"$labels.{label} is not a label of this alert's result "
                                             f"(available: {', '.join(sorted(available)) or 'none'})")
+
+
+def _check_raw_labels(alert: RawAlert, path: Path_, positions: Positions) -> Iterator[Diagnostic]:
+    """A raw expression's result labels are known only where it aggregates, matches on() or calls
+    absent()/vector(); a bare selector may carry any target label, so only a label certainly absent is flagged."""
+    try:
+        available = analyze(alert.expr).result_labels
+    except PromQLError:
+        return  # the spec field's validator already reported it
+    if available is None:
+        return
+    fields = [((field_name,), getattr(alert, field_name)) for field_name in ("summary", "description")]
+    fields += [(("annotations", key), text) for key, text in alert.annotations.items()]
+    for where, text in fields:
+        for label in dict.fromkeys(labels_used(text)):
+            if label not in available:
+                yield positions.problem((*path, *where),
+                                        f"$labels.{label} is not a label of this expression's result "
+                                        f"(available: {', '.join(sorted(available)) or 'none'})")
 
 
 def _check_alertmanager(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:

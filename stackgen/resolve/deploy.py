@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 
 from stackgen.diagnostics import Diagnostic
-from stackgen.model.deploy import alertmanager_secret_files, override_alert
+from stackgen.model.deploy import alertmanager_secret_files, override_alert, published_ports
 from stackgen.resolve.contract import bucket_threshold_problem
 from stackgen.spec.alerts import Alert, LatencyQuantileAlert
+from stackgen.spec.load import format_path
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
 
@@ -59,6 +60,24 @@ def check_deploy(spec: Spec, positions) -> Iterator[Diagnostic]:
                 "key secrets by file name",
             )
         by_name[secret.name] = secret.path
+    yield from check_host_ports(spec, positions)
+
+
+def check_host_ports(spec: Spec, positions) -> Iterator[Diagnostic]:
+    """Two containers publishing one host port render and validate, then fail at `docker compose up`."""
+    first: dict[int, tuple[str | int, ...]] = {}
+    for port, path in published_ports(spec):
+        if port not in first:
+            first[port] = path
+            continue
+        where = positions.locate(first[port])
+        # A default the spec does not write has no line of its own (locate falls back to its parent).
+        at = "its default" if where == positions.locate(first[port][:-1]) else f"line {where[0]}"
+        yield positions.problem(
+            path,
+            f"host port {port} is already published by {format_path(first[port])} ({at}): "
+            "the compose stack publishes every port on the host, so each needs its own",
+        )
 
 
 def _check_threshold(service: Service, alert: Alert, threshold: float, where, positions) -> Iterator[Diagnostic]:

@@ -31,9 +31,12 @@ def slo_groups(spec: Spec) -> tuple[SLOGroup, ...]:
 
 def check_slos(spec: Spec, positions: Positions, groups: Sequence[SLOGroup]) -> Iterator[Diagnostic]:
     """`groups` are `slo_groups(spec)`."""
-    taken = {a.name: f"an alert of service {s.name!r}" for s in spec.services for a in s.alerts}
+    # Alert names are unique per service (the `service` label tells services apart), except a watchdog's.
+    watchdogs = {a.name: f"the watchdog of service {s.name!r}" for s in spec.services for a in s.alerts
+                 if a.kind == "watchdog"}
     resolved = iter(groups)
     for i, service in enumerate(spec.services):
+        taken = {**watchdogs, **{a.name: f"an alert of service {service.name!r}" for a in service.alerts}}
         seen: set[str] = set()
         for j, slo in enumerate(service.slos):
             path: Path_ = ("services", i, "slos", j)

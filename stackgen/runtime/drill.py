@@ -41,6 +41,11 @@ class Plan:
     receivers: list[str]
     expected_fire: float  # seconds: scrape + evaluation + for + group_wait (+ injected latency)
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """How notifications name this alert: its `service` label and alertname."""
+        return (self.service.name, self.alert)
+
 
 @dataclass
 class Result:
@@ -108,15 +113,17 @@ class Notifications:
     def __init__(self, path: Path):
         self.path = path
 
-    def since(self, t0: float) -> Iterator[tuple[str, float, str, str]]:
-        """(receiver, received_at, alertname, status) of each alert in notifications after t0."""
+    def since(self, t0: float) -> Iterator[tuple[str, float, tuple[str, str], str]]:
+        """(receiver, received_at, (service, alertname), status) of each alert in notifications after t0.
+        Alert names are unique per service only, so the service label is part of an alert's identity."""
         with open(self.path, encoding="utf-8") as handle:
             for line in handle:
                 record = json.loads(line)
                 if record["received_at"] < t0:
                     continue
                 for alert in record["payload"].get("alerts", []):
-                    yield (record["path"], record["received_at"], alert["labels"].get("alertname", ""),
+                    labels = alert["labels"]
+                    yield (record["path"], record["received_at"], (labels.get("service", ""), labels.get("alertname", "")),
                            alert.get("status", ""))
 
 
@@ -211,7 +218,7 @@ def _drill(group: list[Result], state: native.State, inbox: Notifications, token
         def fired() -> bool:
             for result in group:
                 hits = {(r, at) for r, at, name, st in inbox.since(since)
-                        if name == result.plan.alert and st == "firing"}
+                        if name == result.plan.key and st == "firing"}
                 result.reached = sorted({r for r, _ in hits})
                 if set(result.plan.receivers) <= set(result.reached) and result.fired_after is None:
                     result.fired_after = max(0.0, min(at for r, at in hits if r in result.plan.receivers) - t0)
@@ -231,7 +238,7 @@ def _drill(group: list[Result], state: native.State, inbox: Notifications, token
 
         def resolved() -> bool:
             for result in group:
-                times = [at for _, at, name, st in inbox.since(t1) if name == result.plan.alert and st == "resolved"]
+                times = [at for _, at, name, st in inbox.since(t1) if name == result.plan.key and st == "resolved"]
                 if times and result.resolved_after is None:
                     result.resolved_after = min(times) - t1
             return all(r.resolved_after is not None for r in group)

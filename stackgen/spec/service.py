@@ -42,9 +42,45 @@ class Image(StrictModel):
         return f"{self.repository}:{self.tag}"
 
 
+# A relative path (absolute ones would tie generated files to one machine); '..' may leave the spec folder.
+RelativePath = Annotated[str, Field(pattern=r"^[^/\s]\S*$")]
+# The bundled service's Dockerfile (a Python image), relative to the repository root.
+BUNDLED_DOCKERFILE = "service/Dockerfile"
+
+
 class Build(StrictModel):
-    context: str = "."
-    dockerfile: str = "service/Dockerfile"
+    context: RelativePath = Field(".", description="the build context, relative to the spec file's folder")
+    dockerfile: RelativePath | None = Field(
+        None, description="relative to the context; defaults to service/Dockerfile (the bundled service) when the "
+                          "context is the spec folder, and to Dockerfile in a context of the service's own")
+
+    @property
+    def dockerfile_path(self) -> str:
+        if self.dockerfile is not None:
+            return self.dockerfile
+        return BUNDLED_DOCKERFILE if self.context == "." else "Dockerfile"
+
+
+class Healthcheck(StrictModel):
+    """The compose health check: the health probe over HTTP with a tool the image has, a command, or none."""
+
+    kind: Literal["http", "exec", "none"]
+    tool: Literal["python", "curl", "wget"] | None = Field(
+        None, description="http only: the HTTP client the image ships (distroless images ship none: use exec or none)")
+    command: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="exec only: run in the container; exit status 0 means healthy")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Healthcheck:
+        if self.kind == "http" and self.tool is None:
+            raise ValueError("an http health check names the tool the image ships: python, curl or wget")
+        if self.kind != "http" and self.tool is not None:
+            raise ValueError(f"only an http health check has a tool, and this one is {self.kind}")
+        if self.kind == "exec" and not self.command:
+            raise ValueError("an exec health check names its command")
+        if self.kind != "exec" and self.command:
+            raise ValueError(f"only an exec health check has a command, and this one is {self.kind}")
+        return self
 
 
 class Ports(StrictModel):
@@ -128,6 +164,9 @@ class Service(StrictModel):
     host: HostName | None = Field(None, description="scrape host name; defaults to the service name (compose/k8s DNS)")
     image: Image
     build: Build | None = None
+    healthcheck: Healthcheck | None = Field(
+        None, description="the compose health check; unset: the Python probe for the bundled service's image "
+                          "(built from service/Dockerfile), none for any other image")
     command: list[str] = Field(default_factory=list)
     ports: Ports
     gpu: bool = False

@@ -12,7 +12,13 @@ import posixpath
 from typing import Any
 
 from stackgen.model import names
-from stackgen.model.deploy import SecretFile, alertmanager_secret_files, service_log_env, service_secret_files
+from stackgen.model.deploy import (
+    SecretFile,
+    alertmanager_secret_files,
+    service_healthcheck,
+    service_log_env,
+    service_secret_files,
+)
 from stackgen.model.tracing_env import service_tracing_env
 from stackgen.output.artifact import Artifact
 from stackgen.output.serialize import yaml_artifact
@@ -25,7 +31,7 @@ def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
     return [
         yaml_artifact(
             names.COMPOSE_FILE,
-            compose_file(stack.spec, [a.path for a in produced]),
+            compose_file(stack.spec, [a.path for a in produced], stack.out_to_spec),
             names.header(stack.spec_name),
         )
     ]
@@ -40,8 +46,9 @@ def _mount(path: str, target: str) -> str:
     return f"{_gen(path)}:{target}:ro"
 
 
-def _secret_source(name: str) -> str:
-    return posixpath.join(names.COMPOSE_TO_REPO_ROOT, names.SECRETS_DIR, name)
+def _to_spec(out_to_spec: str, path: str) -> str:
+    """A path relative to the spec's folder as the compose file (in <out>/compose/) sees it."""
+    return posixpath.normpath(posixpath.join(names.COMPOSE_TO_GENERATED, out_to_spec, path))
 
 
 def _has_dir(produced: list[str], folder: str) -> bool:
@@ -70,11 +77,14 @@ def _curl(port: int, path: str) -> list[str]:
     return ["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{port}{path}"]
 
 
-def _healthy(*services: str) -> dict[str, Any]:
-    return {s: {"condition": "service_healthy"} for s in services}
+def _after(services: dict[str, dict[str, Any]], *names_: str) -> dict[str, Any]:
+    # Waiting for health needs a health check; a dependency without one can only be waited for to start.
+    return {
+        s: {"condition": "service_healthy" if "healthcheck" in services[s] else "service_started"} for s in names_
+    }
 
 
-def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
+def compose_file(spec: Spec, produced: list[str], out_to_spec: str = "..") -> dict[str, Any]:
     bind = spec.compose.bind_address
     secrets: dict[str, dict[str, str]] = {}
     volumes: dict[str, dict[str, Any]] = {}
@@ -84,12 +94,12 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
 
     def secret_mounts(files: list[SecretFile]) -> list[dict[str, str]]:
         for f in files:
-            secrets[f.name] = {"file": _secret_source(f.name)}
+            secrets[f.name] = {"file": _to_spec(out_to_spec, posixpath.join(names.SECRETS_DIR, f.name))}
         return [{"source": f.name, "target": f.path} for f in files]
 
     services: dict[str, dict[str, Any]] = {}
     for service in spec.services:
-        services[service.name] = _service(spec, service, publish, secret_mounts)
+        services[service.name] = _service(spec, service, publish, secret_mounts, out_to_spec)
         if service.logs is not None:
             volumes[names.log_volume(service.name)] = {}
 
@@ -121,12 +131,12 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
         "volumes": [*prom_volumes, "prometheus-data:/prometheus"],
         "ports": [publish(prom.port)],
         "healthcheck": _healthcheck(_wget(prom.port, "/-/healthy")),
-        "depends_on": _healthy(am.host),
+        "depends_on": _after(services, am.host),
         "restart": "unless-stopped",
     }
     volumes["prometheus-data"] = {}
 
-    services[spec.grafana.host] = _grafana(spec, produced, publish, secret_mounts)
+    services[spec.grafana.host] = _grafana(spec, produced, publish, secret_mounts, services)
     volumes["grafana-data"] = {}
 
     logging = spec.logging
@@ -163,14 +173,14 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
             logstash_volumes.append(_mount(file, target))
     if _has_dir(produced, names.ELASTICSEARCH_DIR):
         logstash_volumes.append(_mount(names.ELASTICSEARCH_DIR, names.LOGSTASH_TEMPLATES_MOUNT))
-    services[logstash.host] = {
+    services[logstash.host] = {  # after Elasticsearch, defined above
         "image": logstash.image,
         "profiles": list(logs_profiles),
         "environment": {"ELASTICSEARCH_HOSTS": es.url},
         "volumes": sorted(logstash_volumes),
         "ports": [publish(logstash.port)],
         "healthcheck": _healthcheck(_curl(logstash.port, "/")),
-        "depends_on": _healthy(es.host),
+        "depends_on": _after(services, es.host),
         "restart": "unless-stopped",
     }
     services[kibana.host] = {
@@ -179,7 +189,7 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
         "environment": {"ELASTICSEARCH_HOSTS": es.url},
         "ports": [publish(kibana.port)],
         "healthcheck": _healthcheck(_curl(kibana.port, "/api/status")),
-        "depends_on": _healthy(es.host),
+        "depends_on": _after(services, es.host),
         "restart": "unless-stopped",
     }
     jaeger = spec.tracing.jaeger
@@ -197,7 +207,7 @@ def compose_file(spec: Spec, produced: list[str]) -> dict[str, Any]:
     return out
 
 
-def _grafana(spec: Spec, produced: list[str], publish, secret_mounts) -> dict[str, Any]:
+def _grafana(spec: Spec, produced: list[str], publish, secret_mounts, services) -> dict[str, Any]:
     """Grafana with the generated provisioning and dashboards; the admin password only by reference."""
     grafana, prom = spec.grafana, spec.prometheus
     grafana_volumes = ["grafana-data:/var/lib/grafana"]
@@ -212,7 +222,7 @@ def _grafana(spec: Spec, produced: list[str], publish, secret_mounts) -> dict[st
         "volumes": grafana_volumes,
         "ports": [publish(grafana.port)],
         "healthcheck": _healthcheck(_wget(grafana.port, "/api/health")),
-        "depends_on": _healthy(prom.host),
+        "depends_on": _after(services, prom.host),
         "restart": "unless-stopped",
     }
     if password.file:
@@ -224,7 +234,22 @@ def _grafana(spec: Spec, produced: list[str], publish, secret_mounts) -> dict[st
     return out
 
 
-def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, Any]:
+def _service_healthcheck(service: Service) -> list[str] | None:
+    """The test command of the service's health check, or None for no health check."""
+    check = service_healthcheck(service)
+    url = f"http://127.0.0.1:{service.ports.http}{service.probes.health.path}"
+    if check.kind == "exec":
+        return ["CMD", *check.command]
+    if check.kind == "none":
+        return None
+    if check.tool == "curl":
+        return _curl(service.ports.http, service.probes.health.path)
+    if check.tool == "wget":
+        return _wget(service.ports.http, service.probes.health.path)
+    return ["CMD", "python", "-c", "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)", url]
+
+
+def _service(spec: Spec, service: Service, publish, secret_mounts, out_to_spec: str) -> dict[str, Any]:
     """The monitored service: built from its Dockerfile, tagged from the spec, GPU reserved when asked."""
     env = {
         **service.env,
@@ -234,28 +259,21 @@ def _service(spec: Spec, service: Service, publish, secret_mounts) -> dict[str, 
     for var, ref in service.secret_env.items():
         if ref.env:  # passed through from the user's shell or .env; the value never lands here
             env[var] = f"${{{ref.env}:?set {ref.env} (see .env.example)}}"
-    health = service.probes.health
     out: dict[str, Any] = {
         "image": str(service.image),
         "environment": env,
         "ports": [publish(service.ports.http), publish(service.ports.metrics)],
-        # The image is Python; neither curl nor wget is assumed to be in it.
-        "healthcheck": _healthcheck(
-            [
-                "CMD",
-                "python",
-                "-c",
-                "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)",
-                f"http://127.0.0.1:{service.ports.http}{health.path}",
-            ],
-            health,
-        ),
         "restart": "unless-stopped",
     }
+    if (test := _service_healthcheck(service)) is not None:
+        out["healthcheck"] = _healthcheck(test, service.probes.health)
     if service.logs is not None:  # the log volume Logstash reads, at the log schema's folder
         out["volumes"] = [f"{names.log_volume(service.name)}:{service.logs.directory}"]
     if service.build:
-        out["build"] = {"context": names.COMPOSE_TO_REPO_ROOT, "dockerfile": service.build.dockerfile}
+        out["build"] = {
+            "context": _to_spec(out_to_spec, service.build.context),
+            "dockerfile": service.build.dockerfile_path,
+        }
     if service.command:
         out["command"] = list(service.command)
     if service.gpu:

@@ -302,3 +302,11 @@ def test_redact_leaves_ordinary_text_alone():
     for text in ("https://runbooks.example.com/ApiErrors", "ssh://git@github.com/org/repo", "Bearer token expired",
                  "string should match pattern '^https?://[^\\s/]+$'"):
         assert redact(text) == text
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("MAX_BATCH_TOKENS", "4096"), ("TOKENIZERS_PARALLELISM", "false"), ("PASSWORD_MIN_LENGTH", "12"),
+])
+def test_ordinary_settings_that_mention_a_secret_word_are_accepted(name: str, value: str):
+    # judged by the last word: a count, a switch and a policy length are not credentials
+    assert find_under_name(name, value) is None

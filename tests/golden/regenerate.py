@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.golden.regenerate [CASE ...]
 
 Each folder here holding a `stack.yaml` is a case rendered into its `expected/`; the case `fugatto`
-is the bundled stack.yaml, whose golden tree is the committed generated/ itself.
+is the bundled stack.yaml, whose golden tree is the committed generated/ itself, and each
+`examples/NAME` case is examples/NAME/stack.yaml with its committed examples/NAME/generated/.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ def cases() -> dict[str, tuple[Path, Path]]:
     """Case name -> (spec, expected tree)."""
     found = {d.name: (d / "stack.yaml", d / "expected") for d in sorted(GOLDEN.iterdir()) if (d / "stack.yaml").is_file()}
     found["fugatto"] = (ROOT / "stack.yaml", ROOT / "generated")
+    # Each example's committed generated/ is its golden tree too, so one regeneration keeps them all in step.
+    for d in sorted((ROOT / "examples").iterdir()):
+        if (d / "stack.yaml").is_file():
+            found[f"examples/{d.name}"] = (d / "stack.yaml", d / "generated")
     return found
 
 
@@ -35,7 +40,7 @@ def main(argv: list[str]) -> int:
     for name in argv or sorted(known):
         spec, expected = known[name]
         try:
-            artifacts = render_stack(load_stack(spec))
+            artifacts = render_stack(load_stack(spec, expected))
         except SpecError as exc:
             print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
             return 2

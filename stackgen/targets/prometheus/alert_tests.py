@@ -9,6 +9,7 @@ with stackgen.parsers.gotemplate, so a wrong description template fails here jus
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from stackgen.model.promql import alert_labels, number
 from stackgen.output.artifact import Artifact
 from stackgen.output.quoting import promql_string
 from stackgen.output.serialize import yaml_artifact
+from stackgen.parsers.gotemplate import labels_used
 from stackgen.parsers.gotemplate import render as render_template
 from stackgen.parsers.regex import example
 from stackgen.resolve import Stack
@@ -30,6 +32,7 @@ from stackgen.spec.alerts import (
     ThresholdAlert,
     WatchdogAlert,
 )
+from stackgen.spec.load import Path_, format_path
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Metric, Service
 from stackgen.spec.types import Duration, Matcher
@@ -38,16 +41,24 @@ from stackgen.targets.prometheus.alert_rules import alert_annotations
 COUNT_PER_STEP = 1000.0  # events per evaluation step in synthetic counters
 JUST_PAST = 1.1  # "just past the threshold": 10% beyond it
 JUST_BELOW = 0.9
+# A template that shows the alert's value cannot be predicted for a hand-written test.
+VALUE_USED = re.compile(r"\$value\b")
 
 
 def render(stack: Stack) -> list[Artifact]:
     header = names.header(stack.spec_name)
     step = stack.spec.prometheus.evaluation_interval
     out = []
-    for service in stack.spec.services:
+    for i, service in enumerate(stack.spec.services):
         if not service.alerts:
             continue
-        cases = [case for alert in service.alerts for case in alert_cases(stack.spec, service, alert, step)]
+        cases = []
+        for j, alert in enumerate(service.alerts):
+            if isinstance(alert, RawAlert):
+                cases += [_raw_case(stack.spec, service, alert, case, _origin(stack, ("services", i, "alerts", j, "tests", k)))
+                          for k, case in enumerate(alert.tests)]
+            else:
+                cases += alert_cases(stack.spec, service, alert, step)
         rules = names.alert_rules_file(service.name).removeprefix("prometheus/")
         document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(step), "tests": cases}
         out.append(yaml_artifact(names.alert_tests_file(service.name), document, header))
@@ -88,8 +99,45 @@ def alert_cases(spec: Spec, service: Service, alert: Alert, step: Duration) -> l
             scenario.checks = [(1, [_expected(spec, service, alert, {}, 1.0)])]
             return [scenario.case(alert.name)]
         case RawAlert():
-            return list(alert.tests)
+            return [_raw_case(spec, service, alert, case) for case in alert.tests]
     raise TypeError(alert)
+
+
+def _origin(stack: Stack, path: Path_) -> str:
+    """Where a hand-written test case is in the spec; promtool prints a failing case's name."""
+    where = format_path(path)
+    if stack.positions is None:
+        return f"{stack.spec_name}: {where}"
+    line, col = stack.positions.locate(path)
+    return f"{stack.spec_name}:{line}:{col}: {where}"
+
+
+def _raw_case(spec: Spec, service: Service, alert: RawAlert, case: dict[str, Any],
+              origin: str | None = None) -> dict[str, Any]:
+    """An author's test case with what stackgen adds to every alert filled into its expectations, so a
+    test states only what its author means. What the author wrote wins, a name included."""
+    static = alert_labels(service, alert)
+    templates = alert_annotations(alert, service, spec)
+    tests = []
+    for check in case.get("alert_rule_test") or []:
+        if not isinstance(check, dict) or check.get("alertname") != alert.name:
+            tests.append(check)
+            continue
+        expected = []
+        for exp in check.get("exp_alerts") or []:
+            if not isinstance(exp, dict):
+                expected.append(exp)
+                continue
+            written = dict(exp.get("exp_labels") or {})
+            # $labels in annotations sees the expression's result, not the labels the rule adds.
+            result = {k: str(v) for k, v in written.items() if k not in static}
+            annotations = {k: render_template(v, result, 0.0) for k, v in templates.items()
+                           if not VALUE_USED.search(v) and set(labels_used(v)) <= result.keys()}
+            expected.append({**exp, "exp_labels": {**static, **written},
+                             "exp_annotations": {**annotations, **(exp.get("exp_annotations") or {})}})
+        tests.append({**check, "exp_alerts": expected})
+    named = {"name": origin, **case} if origin else dict(case)
+    return {**named, "alert_rule_test": tests} if "alert_rule_test" in case else named
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -138,8 +186,11 @@ def _value_for(label: str, require: list[Matcher], avoid: list[Matcher] | None =
     candidates = [m.unquoted for m in mine if m.op == "="]
     candidates += [e for m in mine if m.op == "=~" and (e := example(m.unquoted))]
     related = [m.unquoted for m in (avoid or []) + mine if m.label == label]
-    candidates += ["true", "false"] if any(v in ("true", "false") for v in related) else ["200", "500"]
-    candidates += [f"{label}-a", "a", "0"]
+    if any(v in ("true", "false") for v in related):
+        candidates += ["true", "false"]
+    # A neutral placeholder reads sensibly in any annotation ("requests to example failed"); status-like
+    # values come only after it, for matchers that exclude it.
+    candidates += ["example", f"{label}-example", "200", "500", "a", "0"]
     relevant_avoid = [m for m in (avoid or []) if m.label == label]
     for value in candidates:
         if all(m.matches(value) for m in mine) and (not relevant_avoid or not all(
@@ -252,13 +303,7 @@ def _latency(spec: Spec, service: Service, alert: LatencyQuantileAlert, step: Du
 def _threshold(spec: Spec, service: Service, alert: ThresholdAlert, step: Duration) -> list[dict[str, Any]]:
     metric = _metric(service, alert.gauge)
     labels = _series_labels(service, metric, list(alert.gauge.matchers))
-    t = alert.threshold
-    upward = alert.op in (">", ">=")
-    if t == 0:
-        fire_value, silent_value = (1.0, -1.0) if upward else (-1.0, 1.0)
-    else:
-        past, below = (JUST_PAST, JUST_BELOW) if (t > 0) == upward else (JUST_BELOW, JUST_PAST)
-        fire_value, silent_value = round(t * past, 9), round(t * below, 9)
+    fire_value, silent_value = _gauge_values(metric.name, alert.op, alert.threshold)
     series = _series_name(metric.name, labels)
     pending = _steps(alert.for_, step)
     fire_at = pending + 1
@@ -275,6 +320,39 @@ def _threshold(spec: Spec, service: Service, alert: ThresholdAlert, step: Durati
         scenario(f"{number(fire_value)}x{fire_at} {number(silent_value)}x{4}",
                  [(fire_at, [expected]), (fire_at + 2, [])]),
     ]
+
+
+def gauge_range(metric: str) -> tuple[float, float]:
+    """The values a gauge can take, from its name's unit suffix (Prometheus naming conventions)."""
+    if metric.endswith("_ratio"):
+        return 0.0, 1.0
+    if metric.endswith("_percent"):
+        return 0.0, 100.0
+    if metric.endswith(("_bytes", "_seconds", "_total", "_count", "_celsius_absolute", "_joules")):
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def _gauge_values(metric: str, op: str, t: float) -> tuple[float, float]:
+    """A value just past the threshold and one just short of it, both inside the gauge's range (a
+    ratio at 1.045 or a utilization at 104.5% is data the gauge can never report)."""
+    low, high = gauge_range(metric)
+    upward = op in (">", ">=")
+    if t == 0:
+        fire_value, silent_value = (1.0, -1.0) if upward else (-1.0, 1.0)
+    else:
+        past, below = (JUST_PAST, JUST_BELOW) if (t > 0) == upward else (JUST_BELOW, JUST_PAST)
+        fire_value, silent_value = round(t * past, 9), round(t * below, 9)
+    # Halfway to the bound keeps the comparison's direction; at the bound itself only ">=" / "<=" can fire.
+    if fire_value > high:
+        fire_value = round((t + high) / 2, 9) if t < high else high
+    if fire_value < low:
+        fire_value = round((t + low) / 2, 9) if t > low else low
+    if silent_value > high:
+        silent_value = round((t + high) / 2, 9) if t < high else high
+    if silent_value < low:
+        silent_value = round((t + low) / 2, 9) if t > low else low
+    return fire_value, silent_value
 
 
 def _target_down(spec: Spec, service: Service, alert: TargetDownAlert, step: Duration) -> list[dict[str, Any]]:
