@@ -66,16 +66,16 @@ else
     elif "$VPY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
         echo "reusing installed CUDA torch $("$VPY" -c 'import torch; print(torch.__version__)')"
         # Install the project without letting pip replace the working CUDA torch.
-        "$VPY" -m pip install --quiet -e . --no-deps || die "pip install -e . failed"
+        "$VPY" -m pip install --quiet -e . -e ./service --no-deps || die "pip install -e . -e ./service failed"
         "$VPY" - <<'PYDEPS' > /tmp/fugatto-service-deps.txt
 import tomllib
-deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["service"]
+deps = tomllib.load(open("service/pyproject.toml", "rb"))["project"]["dependencies"]
 print("\n".join(d for d in deps if not d.replace(" ", "").startswith("torch")))
 PYDEPS
         "$VPY" -m pip install --quiet -r /tmp/fugatto-service-deps.txt || die "installing the service dependencies failed"
     else
         echo "no CUDA torch in $VENV yet: installing the project's pinned torch (large download)"
-        "$VPY" -m pip install --quiet -e '.[service]' || die "pip install -e '.[service]' failed"
+        "$VPY" -m pip install --quiet -e . -e ./service || die "pip install -e . -e ./service failed"
     fi
 fi
 

@@ -51,10 +51,27 @@ class Context:
                 file: str | None = None) -> Diagnostic:
         """A finding at the spec position of `path` when known, else at the generated file."""
         if path is not None and self.stack.positions is not None:
-            located = self.stack.positions.problem(path, message)
+            located = self.stack.positions.problem(self.written_path(path), message)
             return replace(located, rule=rule, severity=severity, fix=fix)
         where = f"{self.out_name}/{file}" if file else self.stack.spec_name
         return Diagnostic(where, message=message, rule=rule, severity=severity, fix=fix)
+
+    @cached_property
+    def _spec_data(self) -> Any:
+        return None if self.stack.positions is None else yaml.safe_load(self.stack.positions.text)
+
+    def written_path(self, path: Path_) -> Path_:
+        """The deepest node of `path` that the spec file really has: a finding about a defaulted field
+        (an SLO tier left out, a severity taken from the tier) points at where the user would write it."""
+        node = self._spec_data
+        for end, part in enumerate(path):
+            if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+                node = node[part]
+            elif isinstance(part, str) and isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                return tuple(path[:end])
+        return tuple(path)
 
     # -- parsed artifacts -----------------------------------------------------------------------
     def yaml(self, path: str) -> Any:
@@ -93,6 +110,8 @@ class Context:
             for group in data.get("groups", []):
                 slo_k = next((k for k, slo in enumerate(service.slos)
                               if names.slo_group(service.name, slo.name) == group["name"]), None)
+                tiers = {t.alert: t.tier for g in self.stack.slos_of(service) if g.rule_group == group["name"]
+                         for t in g.tiers}
                 for rule in group.get("rules", []):
                     if "alert" in rule:
                         name = rule["alert"]
@@ -100,7 +119,8 @@ class Context:
                         if j is not None:
                             path: Path_ | None = ("services", i, "alerts", j)
                         elif slo_k is not None:
-                            path = ("services", i, "slos", slo_k, "alerting")
+                            # the tier (page or ticket) holds the alert's name and severity
+                            path = ("services", i, "slos", slo_k, "alerting", *([tiers[name]] if name in tiers else []))
                         else:
                             path = None
                         out.append(Expr(rule["expr"], service, file, f"alert {name}", path, "alert", rule))

@@ -114,7 +114,13 @@ def service_config_map(service_name: str) -> str:
 
 
 def service_secret(service_name: str) -> str:
+    """The Secret the operator creates for a service's secret_env (docs/deploy.md): file names and env names as keys."""
     return f"{service_name}-secrets"
+
+
+def secret_file_env(var: str) -> str:
+    """The variable that tells the app where secret_env's file for `var` is mounted (the `*_FILE` convention)."""
+    return f"{var}_FILE"
 
 
 def grafana_dashboard_config_map(dashboard_file: str) -> str:

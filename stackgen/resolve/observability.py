@@ -43,6 +43,16 @@ def _check_env(service: Service, path: Path_, positions: Positions) -> Iterator[
                     f"{var} is set by the logs section (logs.directory_env = logs.directory); "
                     f"remove it from {field} and set logs.directory instead",
                 )
+    # A {file:} secret NAME sets NAME_FILE in compose and Kubernetes: nothing else may set that variable.
+    taken = {var: "the tracing section" for var in names.TRACING_ENV_VARS}
+    taken |= {log_env: "the logs section"} if log_env else {}
+    taken |= {var: "env" for var in service.env} | {var: "secret_env" for var in service.secret_env}
+    for var, ref in service.secret_env.items():
+        if ref.file is not None and (by := taken.get(file_var := names.secret_file_env(var))):
+            yield positions.problem(
+                (*path, "secret_env", var),
+                f"the path of {var}'s file is passed as {file_var}, which {by} also sets; rename one of them",
+            )
 
 
 def _metric_types(panel) -> tuple[str, ...]:

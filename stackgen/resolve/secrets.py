@@ -55,7 +55,7 @@ def _fields(model: type[BaseModel]) -> list[tuple[str, str]]:
 _FIELDS: dict[type[BaseModel], list[tuple[str, str]]] = {}
 
 
-def _walk(value: Any, path: Path_, name: str | None) -> Iterator[Finding]:
+def _walk(value: Any, path: Path_, name: str | None, unnamed: frozenset[Path_]) -> Iterator[Finding]:
     if isinstance(value, str):
         if what := _find_in_string(str(value), name, isinstance(value, Matcher)):
             yield Finding(path, what)
@@ -65,20 +65,21 @@ def _walk(value: Any, path: Path_, name: str | None) -> Iterator[Finding]:
                 yield Finding((*path, key), what)
     elif isinstance(value, BaseModel):
         for attribute, key in _fields(type(value)):
-            yield from _walk(getattr(value, attribute), (*path, key), None)
+            yield from _walk(getattr(value, attribute), (*path, key), None, unnamed)
     elif isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str) and (what := find_in_text(key)):
                 yield Finding((*path, key), what)
-            yield from _walk(item, (*path, key), key if isinstance(key, str) else None)
+            named = isinstance(key, str) and (*path, key) not in unnamed
+            yield from _walk(item, (*path, key), key if named else None, unnamed)
     elif isinstance(value, list | tuple):
-        yield from _walk_list(value, path)
+        yield from _walk_list(value, path, unnamed)
 
 
-def _walk_list(items: list[Any] | tuple[Any, ...], path: Path_) -> Iterator[Finding]:
+def _walk_list(items: list[Any] | tuple[Any, ...], path: Path_, unnamed: frozenset[Path_]) -> Iterator[Finding]:
     found: dict[int, list[Finding]] = {}
     for i, item in enumerate(items):
-        if findings := list(_walk(item, (*path, i), None)):
+        if findings := list(_walk(item, (*path, i), None, unnamed)):
             found[i] = findings
     # An argv spreads a flag and its value over two items: pair them across the whole list.
     if any(isinstance(item, str) and "-" in item for item in items) and all(
@@ -91,14 +92,23 @@ def _walk_list(items: list[Any] | tuple[Any, ...], path: Path_) -> Iterator[Find
         yield from found[i]
 
 
+def _not_secret(spec: BaseModel) -> frozenset[Path_]:
+    """The env entries a service lists in `not_secret`: their names are not judged, their values still are."""
+    return frozenset(("services", i, "env", key) for i, service in enumerate(getattr(spec, "services", ()))
+                     for key in service.not_secret)
+
+
 def scan(spec: BaseModel) -> list[Finding]:
     """Every literal credential in a validated spec, in document order."""
-    return list(_walk(spec, (), None))
+    return list(_walk(spec, (), None, _not_secret(spec)))
 
 
 def remedy(path: Path_, what: str) -> str:
     """Where the credential belongs instead: the reference form the field takes, or removal."""
     if len(path) >= 3 and path[0] == "services" and path[2] == "env":
+        if len(path) == 4 and what.endswith(" names a secret"):  # judged by its name alone: may be a false positive
+            return (f"move it to secret_env as {{file: ...}} or {{env: ...}}, or, if {path[3]} is not a credential, "
+                    "list it in the service's not_secret")
         return "move it to secret_env as {file: ...} or {env: ...}"
     if len(path) >= 3 and path[0] == "services" and path[2] == "command":
         return "pass it as an environment variable from secret_env ({file: ...} or {env: ...}), not as an argument"
@@ -114,7 +124,13 @@ def remedy(path: Path_, what: str) -> str:
 
 
 def check_secrets(spec: BaseModel, positions: Positions) -> Iterator[Diagnostic]:
-    """One located problem per literal credential."""
+    """One located problem per literal credential, and per `not_secret` entry that names no env key."""
+    for i, service in enumerate(getattr(spec, "services", ())):
+        for j, key in enumerate(service.not_secret):
+            if key not in service.env:
+                yield positions.problem(("services", i, "not_secret", j),
+                                        f"{key} is not a key of env (env: {', '.join(service.env) or 'empty'}); "
+                                        "not_secret only exempts env keys from the secret-name rule")
     for finding in scan(spec):
         yield positions.problem(finding.path, f"{finding.what}: a literal secret is not allowed here "
                                               f"(generated/ is committed); {remedy(finding.path, finding.what)}")

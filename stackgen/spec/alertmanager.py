@@ -10,12 +10,12 @@ from pydantic import AfterValidator, Field
 from stackgen.spec.types import (
     ContainerHost,
     Duration,
+    FileSecretRef,
     HttpUrl,
     LabelName,
     Matcher,
     Port,
     PositiveDuration,
-    SecretRef,
     StrictModel,
     host_port,
 )
@@ -46,7 +46,7 @@ class Smtp(StrictModel):
     smarthost: Annotated[str, Field(pattern=r"^[^\s:]+:\d+$", description="host:port"), AfterValidator(host_port)]
     from_: str = Field(alias="from")
     auth_username: str | None = None
-    auth_password: SecretRef | None = None
+    auth_password: FileSecretRef | None = None
     require_tls: bool = True
 
 
@@ -63,7 +63,7 @@ class EmailConfig(StrictModel):
 
 
 class SlackConfig(StrictModel):
-    api_url: SecretRef = Field(description="the incoming-webhook URL is a credential: a file reference")
+    api_url: FileSecretRef = Field(description="the incoming-webhook URL is a credential: a file reference")
     channel: Annotated[str, Field(pattern=r"^[#@]?[\w.-]+$")]
     title: str | None = None
     text: str | None = None
@@ -77,7 +77,7 @@ class WebhookConfig(StrictModel):
 
 
 class PagerDutyConfig(StrictModel):
-    routing_key: SecretRef = Field(description="Events API v2 integration key: a file reference")
+    routing_key: FileSecretRef = Field(description="Events API v2 integration key: a file reference")
     severity: str | None = None
     send_resolved: bool = True
 

@@ -174,7 +174,11 @@ class Service(StrictModel):
     resources: Resources
     probes: Probes
     env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = Field(default_factory=dict)
-    secret_env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], SecretRef] = Field(default_factory=dict)
+    secret_env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], SecretRef] = Field(
+        default_factory=dict, description="environment from secrets; a {file: PATH} entry NAME also sets NAME_FILE=PATH")
+    not_secret: list[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]] = Field(
+        default_factory=list, description="env keys whose name only looks like a secret's (PAD_TOKEN): the secret-name "
+                                          "rule skips them; their values are still checked for credential formats")
     metrics_path: Annotated[str, Field(pattern=r"^/[\w./-]*$")] = "/metrics"
     openapi: Annotated[str, Field(pattern=r"^[^/\s][^\s]*\.json$")] | None = Field(
         None, description="the service's OpenAPI document (JSON), relative to the spec file; "

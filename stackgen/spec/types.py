@@ -12,7 +12,7 @@ import unicodedata
 import urllib.parse
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, model_validator
 from pydantic_core import core_schema
 
 from stackgen.parsers.regex import regex_fullmatch, regex_problem
@@ -340,6 +340,18 @@ class SecretRef(StrictModel):
         if (self.file is None) == (self.env is None):
             raise ValueError("a secret reference names exactly one of 'file' or 'env'")
         return self
+
+
+def _file_only_literal(data: Any) -> Any:
+    # Runs before SecretRef's own literal check, so the message offers only the form the field accepts.
+    if isinstance(data, str):
+        raise ValueError("a literal secret is not allowed here (generated/ is committed): "
+                         "reference it as {file: /run/secrets/NAME} (Alertmanager reads secrets from files only)")
+    return data
+
+
+# A secret that Alertmanager reads: it has `*_file` settings and no way to read an environment variable.
+FileSecretRef = Annotated[SecretRef, BeforeValidator(_file_only_literal)]
 
 
 def _templated_text(value: str) -> str:

@@ -259,6 +259,8 @@ def _service(spec: Spec, service: Service, publish, secret_mounts, out_to_spec: 
     for var, ref in service.secret_env.items():
         if ref.env:  # passed through from the user's shell or .env; the value never lands here
             env[var] = f"${{{ref.env}:?set {ref.env} (see .env.example)}}"
+        else:  # the file is mounted at its path; the app learns where through the NAME_FILE convention
+            env[names.secret_file_env(var)] = ref.file
     out: dict[str, Any] = {
         "image": str(service.image),
         "environment": env,

@@ -157,14 +157,17 @@ def deployment(spec: Spec, service: Service) -> dict[str, Any]:
     k8s = spec.kubernetes
     env_data = service_env(spec, service)
     checksum = hashlib.sha256(json.dumps(env_data, sort_keys=True).encode()).hexdigest()[:16]
-    env = [
-        {
-            "name": var,
-            "valueFrom": {"secretKeyRef": {"name": names.service_secret(service.name), "key": ref.env}},
-        }
-        for var, ref in sorted(service.secret_env.items())
-        if ref.env
-    ]
+    # An {env:} secret is a key of the service's Secret; a {file:} secret is projected at its path from that
+    # Secret (key = file name), and the app learns the path through the NAME_FILE convention, as in compose.
+    env = sorted(
+        (
+            {"name": var, "valueFrom": {"secretKeyRef": {"name": names.service_secret(service.name), "key": ref.env}}}
+            if ref.env
+            else {"name": names.secret_file_env(var), "value": ref.file}
+            for var, ref in service.secret_env.items()
+        ),
+        key=lambda item: item["name"],
+    )
     log_volumes: list[dict[str, Any]] = []
     log_mounts: list[dict[str, Any]] = []
     if service.logs is not None:  # at the log schema's folder, like compose

@@ -152,10 +152,11 @@ def test_render_json_prints_an_empty_list_and_the_status_on_stderr(tmp_path: Pat
 def test_check_json_has_the_drift_and_the_validator_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     out = tmp_path / "generated"
     shutil.copytree(ROOT / "generated", out)
+    shutil.copy(ROOT / "stack.yaml", tmp_path / "stack.yaml")  # the committed layout: compose paths stay the same
     rules = out / "prometheus/rules/fugatto-audio-lab-alerts.yml"
     rules.write_text(rules.read_text().replace("> 0.05", "> 0.5", 1))
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # python only: promtool and amtool are missing
-    args = ["check", "--spec", str(ROOT / "stack.yaml"), "--out", str(out)]
+    args = ["check", "--spec", str(tmp_path / "stack.yaml"), "--out", str(out)]
     text = _invoke(args)
     machine = _invoke([*args, "--format", "json"])
     assert (text.exit_code, machine.exit_code) == (1, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,15 @@ from stackgen.output.write import read_tree, write_tree
 from stackgen.resolve import load_stack
 
 
-def _render_with_seed(root: Path, out: Path, seed: str) -> dict[str, str]:
+def _render_with_seed(root: Path, work: Path, seed: str) -> dict[str, str]:
+    """A render laid out as the repository's (spec, then generated/ beside it): compose paths are relative
+    to where the file lands, so only the same layout gives the committed bytes."""
     env = {**os.environ, "PYTHONHASHSEED": seed}
-    subprocess.run([sys.executable, "-m", "stackgen", "render", "--spec", str(root / "stack.yaml"), "--out", str(out)],
-                   check=True, env=env, capture_output=True)
-    return read_tree(out)
+    work.mkdir()
+    shutil.copy(root / "stack.yaml", work / "stack.yaml")
+    subprocess.run([sys.executable, "-m", "stackgen", "render", "--spec", str(work / "stack.yaml"),
+                    "--out", str(work / "generated")], check=True, env=env, capture_output=True)
+    return read_tree(work / "generated")
 
 
 @pytest.mark.slow

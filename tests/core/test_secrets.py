@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from stackgen.cli import app
@@ -115,7 +116,10 @@ def test_messages_say_which_reference_form_the_field_takes(tmp_path: Path):
     assert result.exit_code == 2
     by_path = dict(re.findall(r"^\S+:\d+:\d+: (\S+): (.*)$", result.stderr, re.MULTILINE))
     assert by_path["services[0].env.DB_PASS"].startswith("DB_PASS names a secret: ")
-    assert by_path["services[0].env.DB_PASS"].endswith("move it to secret_env as {file: ...} or {env: ...}")
+    assert by_path["services[0].env.DB_PASS"].endswith(
+        "move it to secret_env as {file: ...} or {env: ...}, or, if DB_PASS is not a credential, list it in the service's "
+        "not_secret")
+    assert by_path["services[0].env.DATABASE_URL"].endswith("move it to secret_env as {file: ...} or {env: ...}")
     assert by_path["services[0].env.STRIPE_KEY"].startswith("a random-looking value under STRIPE_KEY")
     assert by_path["services[0].env.DATABASE_URL"].startswith("a password in a URL (postgres://***:***@db:5432)")
     assert by_path["services[0].command[2]"].startswith("--admin-token names a secret")
@@ -310,3 +314,51 @@ def test_redact_leaves_ordinary_text_alone():
 def test_ordinary_settings_that_mention_a_secret_word_are_accepted(name: str, value: str):
     # judged by the last word: a count, a switch and a policy length are not credentials
     assert find_under_name(name, value) is None
+
+
+def _with_env(tmp_path: Path, fields: str) -> Path:
+    return _write(tmp_path, BASE.read_text().replace("    team: web\n", f"    team: web\n{fields}", 1))
+
+
+@pytest.mark.parametrize(("fields", "code"), [
+    ('    env: {PAD_TOKEN: "<pad>", EOS_TOKEN: "</s>"}\n    not_secret: [PAD_TOKEN, EOS_TOKEN]\n', 0),
+    ('    env: {PAD_TOKEN: "<pad>", EOS_TOKEN: "</s>"}\n    not_secret: [PAD_TOKEN]\n', 2),
+    (f'    env: {{PAD_TOKEN: "{SLACK_TOKEN}"}}\n    not_secret: [PAD_TOKEN]\n', 2),
+], ids=["listed", "unlisted", "listed-but-a-token"])
+def test_not_secret_exempts_a_name_but_not_a_credential_value(tmp_path: Path, fields: str, code: int):
+    result = CliRunner().invoke(app, ["render", "--spec", str(_with_env(tmp_path, fields)), "--out", str(tmp_path / "out")])
+    assert result.exit_code == code, result.output
+    if code:
+        # the name rule still judges the unlisted key, the format rule the listed one
+        assert re.search(r"services\[0\]\.env\.(EOS_TOKEN: EOS_TOKEN names a secret.*list it in the service's not_secret"
+                         r"|PAD_TOKEN: a Slack token)", result.stderr), result.stderr
+        assert SLACK_TOKEN not in result.stderr
+    else:
+        assert "PAD_TOKEN: <pad>" in (tmp_path / "out" / "compose" / "docker-compose.yml").read_text()
+
+
+def test_a_file_secret_tells_the_app_its_path_in_compose_and_kubernetes(tmp_path: Path):
+    spec = _with_env(tmp_path, "    secret_env: {DB_PASSWORD: {file: /run/secrets/db-password}, API_KEY: {env: API_KEY}}\n")
+    result = CliRunner().invoke(app, ["render", "--spec", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    compose = yaml.safe_load((tmp_path / "out" / "compose" / "docker-compose.yml").read_text())["services"]["api"]
+    assert compose["environment"]["DB_PASSWORD_FILE"] == "/run/secrets/db-password"
+    assert {"source": "db-password", "target": "/run/secrets/db-password"} in compose["secrets"]
+    assert "DB_PASSWORD" not in compose["environment"]
+    pod = yaml.safe_load((tmp_path / "out" / "k8s" / "base" / "api-deployment.yaml").read_text())["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert {"name": "DB_PASSWORD_FILE", "value": "/run/secrets/db-password"} in container["env"]
+    assert {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "api-secrets", "key": "API_KEY"}}} in container["env"]
+    # the Secret documented in docs/deploy.md: key = the file's name, projected at the file's folder
+    volume = next(v for v in pod["volumes"] if "secret" in v)
+    assert volume["secret"] == {"secretName": "api-secrets", "items": [{"key": "db-password", "path": "db-password"}]}
+    assert {"name": volume["name"], "mountPath": "/run/secrets", "readOnly": True} in container["volumeMounts"]
+
+
+def test_a_file_secret_path_variable_set_elsewhere_is_an_error(tmp_path: Path):
+    spec = _with_env(tmp_path, "    env: {DB_PASSWORD_FILE: /elsewhere}\n"
+                               "    secret_env: {DB_PASSWORD: {file: /run/secrets/db-password}}\n")
+    result = CliRunner().invoke(app, ["check", "--spec", str(spec)])
+    assert result.exit_code == 2
+    assert re.search(r"stack\.yaml:7:\d+: services\[0\]\.secret_env\.DB_PASSWORD: the path of DB_PASSWORD's file is passed "
+                     r"as DB_PASSWORD_FILE, which env also sets", result.stderr), result.stderr

@@ -208,8 +208,9 @@ def test_a_render_killed_at_any_step_leaves_the_old_or_the_new_tree(tmp_path: Pa
     out = work / "generated"
     assert _stackgen("render", "--spec", old, "--out", out).returncode == 0
     expected = {"old": read_tree(out)}
-    assert _stackgen("render", "--spec", new, "--out", tmp_path / "fresh").returncode == 0
-    expected["new"] = read_tree(tmp_path / "fresh")
+    # Rendered as far from the spec as `out` is: compose paths are relative to where the file lands.
+    assert _stackgen("render", "--spec", new, "--out", tmp_path / "fresh" / "generated").returncode == 0
+    expected["new"] = read_tree(tmp_path / "fresh" / "generated")
     assert expected["old"] != expected["new"]
 
     killed = subprocess.run([sys.executable, "-c", KILLER, step, "render", "--spec", str(new), "--out", str(out)],

@@ -31,5 +31,5 @@ def test_image_shape():
     assert re.search(r"^USER 10001$", text, re.M)
     assert re.search(r"^EXPOSE 8000 8001$", text, re.M)
     assert re.search(r"^HEALTHCHECK .*\n?.*127\.0\.0\.1:8000/health", text, re.M)
-    assert '".[service]"' in text
+    assert '"./service"' in text
     assert '"fugatto_lab.server", "--host", "0.0.0.0", "--port", "8000", "--metrics-port", "8001"' in text

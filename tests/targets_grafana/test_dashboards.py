@@ -119,7 +119,8 @@ def test_provisioning(artifacts):
     assert providers[0]["type"] == "file" and providers[0]["options"]["path"] == "/var/lib/grafana/dashboards"
 
 
-def test_service_without_panels_gets_a_default_dashboard(write_spec):
+def _default_dashboard(write_spec) -> tuple[dict, dict[str, str]]:
+    """The fugatto dashboard rendered with its panels removed, and every artifact of that render."""
     from stackgen.pipeline import render_stack
     from stackgen.resolve import load_stack
 
@@ -127,16 +128,71 @@ def test_service_without_panels_gets_a_default_dashboard(write_spec):
         del d["services"][0]["dashboards"]
 
     artifacts = {a.path: a.content for a in render_stack(load_stack(write_spec(strip)))}
-    dashboard = json.loads(artifacts[DASHBOARD])
+    return json.loads(artifacts[DASHBOARD]), artifacts
+
+
+def test_service_without_panels_gets_a_default_dashboard(write_spec):
+    dashboard, _ = _default_dashboard(write_spec)
     by_title = {p["title"]: p for p in dashboard["panels"]}
-    assert (
-        by_title["fugatto_requests_total rate"]["targets"][0]["legendFormat"]
-        == "{{method}} {{endpoint}} {{status}}"
-    )
-    assert by_title["fugatto_memory_usage_bytes"]["fieldConfig"]["defaults"]["unit"] == "bytes"
-    assert by_title["fugatto_gpu_utilization_percent"]["fieldConfig"]["defaults"]["unit"] == "percent"
-    assert by_title["fugatto_model_load_seconds p95 and p50"]["fieldConfig"]["defaults"]["unit"] == "s"
+    rate = by_title["Requests per second by method, endpoint, status"]
+    assert rate["targets"][0]["legendFormat"] == "{{method}} {{endpoint}} {{status}}"
+    assert rate["description"] == "HTTP requests by method, route template and status code."
+    assert by_title["Memory usage"]["fieldConfig"]["defaults"]["unit"] == "bytes"
+    assert by_title["GPU memory usage"]["fieldConfig"]["defaults"]["unit"] == "bytes"
+    assert by_title["Model load p50 / p95 / p99"]["fieldConfig"]["defaults"]["unit"] == "s"
+    assert not [t for t in by_title if t.startswith("fugatto_")]  # no raw metric names as titles
     assert dashboard["title"] == "Fugatto Audio Lab text-to-audio inference service - Operations"
+
+
+def test_default_dashboard_error_ratio_quantiles_heatmap_saturation_and_scrape_health(write_spec, stack):
+    from stackgen.checks.grafana import check_dashboard
+
+    dashboard, artifacts = _default_dashboard(write_spec)
+    by_title = {p["title"]: p for p in dashboard["panels"]}
+    ratio = by_title["Requests error ratio (status 5xx)"]
+    assert ratio["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    assert ratio["targets"][0]["expr"] == (
+        'sum(rate(fugatto_requests_total{job="fugatto-audio-lab",status=~"5..",instance=~"$instance"}[5m]))'
+        '\n/\nsum(rate(fugatto_requests_total{job="fugatto-audio-lab",instance=~"$instance"}[5m]))'
+    )
+    latency = by_title["Request duration p50 / p95 / p99"]
+    assert [t["legendFormat"] for t in latency["targets"]] == [
+        "p50 {{method}} {{endpoint}}", "p95 {{method}} {{endpoint}}", "p99 {{method}} {{endpoint}}"
+    ]
+    assert latency["targets"][2]["expr"].startswith(
+        "histogram_quantile(0.99, sum by (le, method, endpoint) (rate(fugatto_request_duration_seconds_bucket{"
+    )
+    heatmap = by_title["Request duration distribution"]
+    assert heatmap["type"] == "heatmap" and heatmap["options"]["calculate"] is False
+    assert heatmap["options"]["yAxis"]["unit"] == "s"
+    assert heatmap["targets"][0]["format"] == "heatmap" and heatmap["targets"][0]["legendFormat"] == "{{le}}"
+    assert heatmap["targets"][0]["expr"] == (
+        'sum by (le) (rate(fugatto_request_duration_seconds_bucket{job="fugatto-audio-lab",instance=~"$instance"}[5m]))'
+    )
+    assert "thresholds" not in heatmap
+    gpu = by_title["GPU utilization"]
+    assert gpu["type"] == "gauge"
+    assert (gpu["fieldConfig"]["defaults"]["min"], gpu["fieldConfig"]["defaults"]["max"]) == (0, 100)
+    up = by_title["Scrape health (up)"]
+    assert up["targets"][0]["expr"] == 'up{job="fugatto-audio-lab",instance=~"$instance"}'
+    types = [p["type"] for p in dashboard["panels"]]
+    assert types.count("heatmap") == 4  # one per histogram of the contract
+    # every new panel passes the validator `stackgen check` runs on the rendered files
+    known = {s for m in stack.spec.services[0].metrics for s in m.series_names()} | {"up"}
+    provisioned = {s["uid"] for s in yaml.safe_load(artifacts[names.GRAFANA_DATASOURCES_FILE])["datasources"]}
+    assert check_dashboard(dashboard, known, provisioned) == []
+
+
+def test_error_log_panel_queries_the_service_at_its_error_level(artifacts):
+    logs = _panel(_dashboard(artifacts), "Error log lines")
+    assert logs["targets"][0]["query"] == '_index:fugatto-audio-lab-logs-* AND level:"ERROR"'
+    assert logs["targets"][0]["queryType"] == "lucene"
+
+
+def test_log_query_quotes_the_level():
+    from stackgen.targets.grafana.dashboards import log_query
+
+    assert log_query("api", "severity", 'E"R\\R') == '_index:api-logs-* AND severity:"E\\"R\\\\R"'
 
 
 def test_render_is_deterministic(stack, artifacts):

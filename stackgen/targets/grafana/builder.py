@@ -108,6 +108,8 @@ def _panel(panel: PanelModel) -> Any:
             enableLogDetails=True,
             **common,
         )
+    if panel.display == "heatmap":
+        return _heatmap(panel, common)
     if panel.display == "stat":
         return g.Stat(
             dataSource=_prometheus_ref(),
@@ -141,6 +143,31 @@ def _panel(panel: PanelModel) -> Any:
         overrides=_overrides(panel),
         **common,
     )
+
+
+def _heatmap(panel: PanelModel, common: dict[str, Any]) -> dict[str, Any]:
+    """Grafana's heatmap panel over pre-bucketed Prometheus histograms (grafanalib only knows the
+    legacy heatmap options). The `heatmap` target format orders the `le` series into buckets."""
+    x, y, w, h = panel.grid
+    return {
+        **{k: v for k, v in common.items() if k != "thresholds"},  # grafanalib's argument, not a JSON key
+        "type": "heatmap",
+        "gridPos": {"x": x, "y": y, "w": w, "h": h},
+        "datasource": _prometheus_ref(),
+        "maxDataPoints": 60,
+        "fieldConfig": {"defaults": {"custom": {"scaleDistribution": {"type": "linear"}}}, "overrides": []},
+        "options": {
+            "calculate": False,
+            "cellGap": 1,
+            "color": {"mode": "scheme", "scheme": "Oranges", "scale": "exponential", "exponent": 0.5,
+                      "steps": 64, "reverse": False},
+            "yAxis": {"axisPlacement": "left", "unit": panel.unit},
+            "rowsFrame": {"layout": "le"},
+            "tooltip": {"mode": "single", "yHistogram": True},
+            "legend": {"show": True},
+            "filterValues": {"le": 1e-9},
+        },
+    }
 
 
 def _variables(model: DashboardModel) -> list[dict[str, Any]]:
@@ -191,11 +218,14 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
                 panel["fieldConfig"].pop(key, None)
         panel["pluginVersion"] = names.GRAFANA_VERSION
         for target in panel["targets"]:
+            if panel["datasource"]["type"] != "prometheus":
+                continue  # an Elasticsearch target's `query` is its Lucene, not a legacy key
             for key in _LEGACY_TARGET_KEYS:
                 target.pop(key, None)
-            if panel["datasource"]["type"] == "prometheus":
-                target["range"] = not target["instant"]
-                target["editorMode"] = "code"
+            target["range"] = not target["instant"]
+            target["editorMode"] = "code"
+            if panel["type"] == "heatmap":
+                target["format"] = "heatmap"
     return data
 
 

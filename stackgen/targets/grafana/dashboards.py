@@ -11,11 +11,13 @@ from typing import Literal
 
 from stackgen.model import names
 from stackgen.model.promql import number, selector
+from stackgen.spec.alerts import Selector
 from stackgen.spec.grafana import (
     Display,
     GaugePanel,
     Panel,
     PromQLPanel,
+    PromQLTarget,
     QuantilePanel,
     RatePanel,
     RatioPanel,
@@ -30,11 +32,20 @@ INSTANCE_MATCHER = f'instance=~"${names.INSTANCE_VARIABLE}"'
 LOGS_PANEL_HEIGHT = 10
 SLO_LINK_TITLE = "Error budget (SLOs)"
 OPERATIONS_LINK_TITLE = "Operations"
-_DEFAULT_UNIT = {"rate": "ops", "quantile": "s", "ratio": "percentunit", "gauge": "short", "promql": "short"}
+_DEFAULT_UNIT = {
+    "rate": "ops", "quantile": "s", "ratio": "percentunit", "gauge": "short", "promql": "short", "heatmap": "s"
+}
 _DEFAULT_DISPLAY: dict[str, Display] = {"stat": "stat"}
-# What a panel shows and where its queries go: the spec's displays, plus the logs panel stackgen adds.
-PanelDisplay = Literal[Display, "logs"]
+# What a panel shows and where its queries go: the spec's displays, plus the logs panel and the
+# default dashboards' bucket heatmaps that stackgen adds.
+PanelDisplay = Literal[Display, "logs", "heatmap"]
 Datasource = Literal["prometheus", "elasticsearch"]
+DEFAULT_QUANTILES = [0.5, 0.95, 0.99]
+# Labels whose 5xx values mark a failed request; a counter with one gets an error-ratio panel by default.
+STATUS_LABELS = ("status", "code", "status_code", "http_status", "http_code", "response_code")
+# Name suffixes that carry the unit (OpenMetrics); titles drop them because the axis shows the unit.
+_UNIT_SUFFIXES = ("_total", "_seconds", "_bytes", "_percent", "_ratio", "_info")
+_ACRONYMS = {"gpu", "cpu", "http", "api", "io", "db", "rpc", "grpc", "tcp", "dns", "ttl", "url"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,23 @@ class DashboardModel:
     instance_variable: bool = True  # False where no query filters by $instance (SLO recording rules)
 
 
+@dataclass(frozen=True)
+class HeatmapPanel:
+    """A histogram's buckets over time. Default dashboards only: the spec has no heatmap kind, so this
+    mirrors the few spec-panel fields that layout and service_dashboard read."""
+
+    title: str
+    metric: str
+    description: str = ""
+    unit: str | None = None
+    window: Duration = Duration(300_000)
+    width: int = 12
+    height: int = 8
+    grid: None = None
+    display: PanelDisplay = "heatmap"
+    kind: str = "heatmap"
+
+
 def _ref(i: int) -> str:
     return chr(ord("A") + i)
 
@@ -96,9 +124,12 @@ def _legend(panel: Panel, labels: list[str], fallback: str) -> str:
     return " ".join(f"{{{{{label}}}}}" for label in labels) or fallback
 
 
-def panel_queries(service: Service, panel: Panel) -> list[Query]:
+def panel_queries(service: Service, panel: Panel | HeatmapPanel) -> list[Query]:
     """The PromQL of a typed panel, or the raw queries of a promql panel."""
     match panel:
+        case HeatmapPanel():
+            buckets = _sel(service, f"{panel.metric}_bucket", [])
+            return [Query("A", f"sum by (le) (rate({buckets}[{panel.window}]))", "{{le}}")]
         case RatePanel():
             expr = _sum(panel.by, f"rate({_sel(service, panel.metric, panel.matchers)}[{panel.window}])")
             return [Query("A", expr, _legend(panel, panel.by, panel.title))]
@@ -143,36 +174,95 @@ def panel_queries(service: Service, panel: Panel) -> list[Query]:
     raise TypeError(f"unknown panel kind {panel!r}")
 
 
-def panel_metrics(panel: Panel) -> list[str]:
+def panel_metrics(panel: Panel | HeatmapPanel) -> list[str]:
     """Contract metrics a typed panel selects (raw PromQL is parsed by the validators instead)."""
     match panel:
         case RatioPanel():
             return [panel.bad.metric, panel.total.metric]
-        case RatePanel() | QuantilePanel() | StatPanel() | GaugePanel():
+        case RatePanel() | QuantilePanel() | StatPanel() | GaugePanel() | HeatmapPanel():
             return [panel.metric]
     return []
 
 
-def default_panels(service: Service) -> list[Panel]:
-    """A useful operations dashboard from the metric contract alone: counters as rates by their labels,
-    histograms as p95/p50, gauges as values with a unit guessed from the OpenMetrics name suffix."""
-    panels: list[Panel] = []
+def _common_prefix(service: Service) -> str:
+    """The namespace every metric of the service shares (`fugatto_`), which titles leave out."""
+    heads = {m.name.split("_", 1)[0] for m in service.metrics}
+    if len(service.metrics) < 2 or len(heads) != 1:
+        return ""
+    prefix = f"{heads.pop()}_"
+    return prefix if all(len(m.name) > len(prefix) for m in service.metrics) else ""
+
+
+def humanize(metric: str, prefix: str = "") -> str:
+    """`fugatto_gpu_memory_usage_bytes` -> `GPU memory usage`: a title for a panel on the metric."""
+    name = metric.removeprefix(prefix)
+    for suffix in _UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name.removesuffix(suffix)
+            break
+    words = [w.upper() if w in _ACRONYMS else w for w in name.split("_") if w]
+    text = " ".join(words) or metric
+    return text[0].upper() + text[1:]
+
+
+def _status_label(labels: list[str]) -> str | None:
+    return next((label for label in labels if label in STATUS_LABELS), None)
+
+
+def _scrape_health(service: Service) -> PromQLPanel:
+    expr = _sel(service, "up", [])
+    return PromQLPanel(
+        kind="promql", title="Scrape health (up)", display="stat", unit="none", width=12,
+        description=f"1 while Prometheus scrapes each {service.name} instance, 0 when a scrape fails",
+        targets=[PromQLTarget(expr=expr, legend="{{instance}}")],
+    )
+
+
+def default_panels(service: Service) -> list[Panel | HeatmapPanel]:
+    """A useful operations dashboard from the metric contract alone: counters as rates by their labels
+    (plus a 5xx error ratio where a label carries the status), histograms as p50/p95/p99 by their labels
+    and as a bucket heatmap, `_percent`/`_ratio` gauges as saturation dials, other gauges as values,
+    and whether Prometheus can scrape the service at all."""
+    panels: list[Panel | HeatmapPanel] = []
+    prefix = _common_prefix(service)
     for metric in service.metrics:
+        name = humanize(metric.name, prefix)
+        labels = list(metric.labels)
         if metric.type == "counter":
-            panels.append(RatePanel(kind="rate", title=f"{metric.name} rate", metric=metric.name, by=list(metric.labels),
-                                    unit="ops", description=metric.help))
+            title = f"{name} per second" + (f" by {', '.join(labels)}" if labels else "")
+            panels.append(RatePanel(kind="rate", title=title, metric=metric.name, by=labels, unit="ops",
+                                    description=metric.help))
+            status = _status_label(labels)
+            if status is not None:
+                panels.append(RatioPanel(
+                    kind="ratio", title=f"{name} error ratio ({status} 5xx)", unit="percentunit",
+                    description=f"Share of {metric.name} with {status}=~\"5..\": {metric.help}",
+                    bad=Selector(metric=metric.name, matchers=[f'{status}=~"5.."']),
+                    total=Selector(metric=metric.name), legend="error ratio",
+                ))
         elif metric.type == "histogram":
             unit = "s" if metric.name.endswith("_seconds") else "short"
-            panels.append(QuantilePanel(kind="quantile", title=f"{metric.name} p95 and p50", metric=metric.name,
-                                        unit=unit, description=metric.help))
+            panels.append(QuantilePanel(kind="quantile", title=f"{name} p50 / p95 / p99", metric=metric.name,
+                                        quantiles=DEFAULT_QUANTILES, by=labels, unit=unit,
+                                        description=metric.help))
+            panels.append(HeatmapPanel(title=f"{name} distribution", metric=metric.name, unit=unit,
+                                       description=f"Observations per bucket: {metric.help}"))
         elif metric.type == "gauge":
-            unit = "bytes" if metric.name.endswith("_bytes") else "percent" if metric.name.endswith("_percent") else "short"
-            panels.append(GaugePanel(kind="gauge", title=metric.name, metric=metric.name, unit=unit,
-                                     description=metric.help))
+            if metric.name.endswith("_percent"):
+                panels.append(GaugePanel(kind="gauge", title=name, metric=metric.name, unit="percent",
+                                         display="gauge", min=0, max=100, width=6, description=metric.help))
+            elif metric.name.endswith("_ratio"):
+                panels.append(GaugePanel(kind="gauge", title=name, metric=metric.name, unit="percentunit",
+                                         display="gauge", min=0, max=1, width=6, description=metric.help))
+            else:
+                unit = "bytes" if metric.name.endswith("_bytes") else "short"
+                panels.append(GaugePanel(kind="gauge", title=name, metric=metric.name, unit=unit,
+                                         description=metric.help))
+    panels.append(_scrape_health(service))
     return panels
 
 
-def layout(panels: list[Panel]) -> list[tuple[int, int, int, int]]:
+def layout(panels: list[Panel | HeatmapPanel]) -> list[tuple[int, int, int, int]]:
     """Row-major flow on the 24-column grid; a panel with an explicit `grid` keeps it (and does not move
     the flow), so overlaps are possible by hand and are reported by the grafana validator."""
     x = y = row_height = 0
@@ -199,9 +289,20 @@ def _runbooks(service: Service) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def _lucene_phrase(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def log_query(service_name: str, level_field: str, level: str) -> str:
+    """Lucene for one service's lines at one level. The datasource reads every service's `*-logs-*`
+    indices, and Logstash names them after the service, so `_index` picks the service."""
+    return f"_index:{names.index_patterns(service_name)[0]} AND {level_field}:{_lucene_phrase(level)}"
+
+
 def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
     board = service.dashboards
-    panels = list(board.panels) or default_panels(service)
+    panels: list[Panel | HeatmapPanel] = list(board.panels) or default_panels(service)
     runbooks = _runbooks(service)
     models: list[PanelModel] = []
     for i, (panel, grid) in enumerate(zip(panels, layout(panels), strict=True)):
@@ -231,7 +332,7 @@ def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
     if board.logs_panel and service.logs is not None:
         bottom = max((y + h for _, y, _, h in (m.grid for m in models)), default=0)
         logs = service.logs
-        query = f'{logs.level_field}:"{logs.error_level}"'
+        query = log_query(service.name, logs.level_field, logs.error_level)
         models.append(
             PanelModel(
                 id=len(models) + 1,
