@@ -1,4 +1,4 @@
-"""Generated Grafana dashboards (operations and SLO): PromQL parses, metrics resolve, ids unique, grid sane,
+"""Generated Grafana dashboards (operations, SLO and the stack overview): PromQL parses, metrics resolve, ids unique, grid sane,
 datasources exist, links between dashboards lead somewhere.
 
 Reads the rendered files (not the spec's panels), so it also catches a hand edit or a builder bug.
@@ -29,11 +29,15 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     provisioned = _provisioned_uids(root, findings)
     recording = _recording_rules(root)
     uids = _dashboard_uids(root)
+    every_series = {s for service in stack.spec.services for m in service.metrics for s in m.series_names()}
+    # The overview reads every service's series, so any service's contract resolves its metrics.
+    boards = [([names.OVERVIEW_DASHBOARD_FILE], every_series | BUILTIN_SERIES | recording)]
     for service in stack.spec.services:
         files = [names.dashboard_file(service.name)] if service.dashboards.enabled else []
         if stack.has_slo_dashboard(service):
             files.append(names.slo_dashboard_file(service.name))
-        known = {s for m in service.metrics for s in m.series_names()} | BUILTIN_SERIES | recording
+        boards.append((files, {s for m in service.metrics for s in m.series_names()} | BUILTIN_SERIES | recording))
+    for files, known in boards:
         for file in files:
             path = root / file
             if not path.exists():

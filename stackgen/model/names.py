@@ -196,6 +196,19 @@ def slo_dashboard_url(grafana_url: str, service_name: str) -> str:
     return f"{grafana_url.rstrip('/')}{dashboard_path(slo_dashboard_uid(service_name))}"
 
 
+# The stack overview: one dashboard over every service. Resolve refuses a service of this name (its
+# dashboard file would be the overview's); the uid holds '_', which no service name (and so no service
+# or SLO dashboard uid) can, so the uids cannot clash either.
+OVERVIEW_DASHBOARD_NAME = "overview"
+OVERVIEW_DASHBOARD_FILE = f"grafana/dashboards/{OVERVIEW_DASHBOARD_NAME}.json"
+
+
+def overview_dashboard_uid(stack_name: str) -> str:
+    # The suffix stays whole however long the stack name, so the '_' is always there.
+    suffix = f"_{OVERVIEW_DASHBOARD_NAME}"
+    return f"{_grafana_uid(stack_name)[:_GRAFANA_UID_MAX - len(suffix)]}{suffix}"
+
+
 DASHBOARD_URL_ANNOTATION = "dashboard_url"
 
 # --- Logs ------------------------------------------------------------------------------------

@@ -19,6 +19,11 @@ _AGGREGATION_LABELS = ("job", "instance")
 
 def check_observability(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
     for i, service in enumerate(spec.services):
+        if service.name == names.OVERVIEW_DASHBOARD_NAME:
+            yield positions.problem(
+                ("services", i, "name"),
+                f"service name {service.name!r} is reserved: {names.OVERVIEW_DASHBOARD_FILE} is the stack overview",
+            )
         for j, panel in enumerate(service.dashboards.panels):
             yield from _check_panel(service, panel, ("services", i, "dashboards", "panels", j), positions)
         if service.logs is not None:

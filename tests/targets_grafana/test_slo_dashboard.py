@@ -46,20 +46,22 @@ def test_names_are_stable_and_fit_grafana_uids():
 
 def test_only_services_with_slos_get_one(artifacts, write_spec):
     dashboards = {p for p in artifacts if p.startswith("grafana/dashboards/")}
-    assert dashboards == {OPS_DASHBOARD, SLO_DASHBOARD}
+    assert dashboards == {OPS_DASHBOARD, SLO_DASHBOARD, names.OVERVIEW_DASHBOARD_FILE}
 
     def no_slos(d):
         d["services"][0]["slos"] = []
 
     without = _render(write_spec, no_slos)
-    assert {p for p in without if p.startswith("grafana/dashboards/")} == {OPS_DASHBOARD}
+    assert {p for p in without if p.startswith("grafana/dashboards/")} == {OPS_DASHBOARD, names.OVERVIEW_DASHBOARD_FILE}
     assert "Error budget (SLOs)" not in {link["title"] for link in _json(without, OPS_DASHBOARD)["links"]}
 
     def dashboards_off(d):
         d["services"][0]["dashboards"]["enabled"] = False
 
     off = _render(write_spec, dashboards_off)
-    assert not [p for p in off if p.startswith("grafana/dashboards/")]
+    # Only the stack overview is left, and it links to no service dashboard.
+    assert [p for p in off if p.startswith("grafana/dashboards/")] == [names.OVERVIEW_DASHBOARD_FILE]
+    assert _json(off, names.OVERVIEW_DASHBOARD_FILE)["links"] == []
     assert "dashboard_url" not in off[f"prometheus/rules/{SERVICE}-slos.yml"]
 
 

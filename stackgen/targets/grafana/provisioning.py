@@ -1,5 +1,5 @@
 """Grafana: one operations dashboard per service, an error-budget dashboard per service with SLOs,
-plus datasource and dashboard-provider provisioning.
+a stack overview with a row per service, plus datasource and dashboard-provider provisioning.
 
 Datasources get fixed uids (model.names) so dashboards, the trace-to-logs link and alert annotations
 can name them; the Elasticsearch datasource's fields come from the service's log schema.
@@ -16,6 +16,7 @@ from stackgen.resolve import Stack
 from stackgen.spec.models import Spec
 from stackgen.targets.grafana.builder import build
 from stackgen.targets.grafana.dashboards import service_dashboard
+from stackgen.targets.grafana.overview import overview_dashboard
 from stackgen.targets.grafana.slo_dashboard import slo_dashboard
 
 
@@ -35,6 +36,7 @@ def render(stack: Stack) -> list[Artifact]:
             out.append(
                 json_artifact(names.slo_dashboard_file(service.name), build(slo_dashboard(stack, service)))
             )
+    out.append(json_artifact(names.OVERVIEW_DASHBOARD_FILE, build(overview_dashboard(stack))))
     return out
 
 
