@@ -24,12 +24,33 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="folder of generate
 
 
 class Format(StrEnum):
+    """How diagnostics are printed: text, or one document on stdout (status lines then go to stderr)."""
+
     text = "text"
     json = "json"
+    github = "github"  # workflow commands: annotations on the spec line
+    sarif = "sarif"  # SARIF 2.1.0, for code scanning
+    junit = "junit"  # JUnit XML, for CI test reports
+
+
+# The running command's words: SARIF and JUnit name their run after it (`stackgen check`), so code scanning
+# keeps check's and lint's results apart. Set while --format is parsed, by typer's public callback hook.
+_command = ["stackgen"]
+
+
+def _format_parsed(ctx: typer.Context, value: Format) -> Format:
+    names = []
+    while ctx.parent is not None:  # the root's own name is however the program was started
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    _command[:] = ["stackgen", *reversed(names)]
+    return value
 
 
 FormatOption = Annotated[Format, typer.Option(
-    "--format", help="text, or json: the diagnostics as one JSON list on stdout, status lines on stderr")]
+    "--format", callback=_format_parsed,
+    help="text; or the diagnostics as one document on stdout, status lines on stderr: json (a list), "
+         "github (workflow commands), sarif (SARIF 2.1.0) or junit (JUnit XML); see docs/ci.md")]
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 
@@ -40,23 +61,40 @@ def _fail(lines: list[str], code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _report(fmt: Format, diagnostics: list[Diagnostic], lines: list[str], summary: str, code: int) -> typer.Exit:
-    """A failure: its text lines and summary on stderr, or the JSON document on stdout and the summary on stderr."""
-    if fmt is Format.json:
-        from stackgen.diagnostics import json_text
+def _document(fmt: Format, diagnostics: list[Diagnostic]) -> str:
+    """The diagnostics as one document in a machine format; the command's name labels SARIF and JUnit runs."""
+    from stackgen import diagnostics_formats as formats
+    from stackgen.diagnostics import json_text
 
-        sys.stdout.write(json_text(diagnostics))
+    if fmt is Format.json:
+        return json_text(diagnostics)
+    if fmt is Format.github:
+        return formats.github_text(diagnostics)
+    command = " ".join(_command)
+    if fmt is Format.sarif:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            release = version("stackgen")
+        except PackageNotFoundError:  # a checkout on sys.path, not installed
+            release = "0+unknown"
+        return formats.sarif_text(diagnostics, command, release)
+    return formats.junit_text(diagnostics, command)
+
+
+def _report(fmt: Format, diagnostics: list[Diagnostic], lines: list[str], summary: str, code: int) -> typer.Exit:
+    """A failure: its text lines and summary on stderr, or the document on stdout and the summary on stderr."""
+    if fmt is not Format.text:
+        sys.stdout.write(_document(fmt, diagnostics))
         lines = []
     return _fail([*lines, summary], code)
 
 
 def _succeed(fmt: Format, diagnostics: list[Diagnostic], status: str) -> None:
-    """Success: the status line on stdout, or the JSON document there and the status on stderr."""
-    if fmt is Format.json:
-        from stackgen.diagnostics import json_text
-
-        sys.stdout.write(json_text(diagnostics))
-    typer.echo(status, err=fmt is Format.json)
+    """Success: the status line on stdout, or the document there and the status on stderr."""
+    if fmt is not Format.text:
+        sys.stdout.write(_document(fmt, diagnostics))
+    typer.echo(status, err=fmt is not Format.text)
 
 
 def _load(spec: Path, fmt: Format = Format.text, out: Path | None = None):
@@ -96,14 +134,17 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
     import tempfile
     from dataclasses import replace
 
-    from stackgen.diagnostics import Diagnostic
-    from stackgen.output.write import OutputError, drift, write_tree
+    from stackgen.diagnostics import Diagnostic, one_line
+    from stackgen.output.write import OutputError, drift, drift_diffs, write_tree
+    from stackgen.parsers.credentials import redact
     from stackgen.pipeline import validate
 
     stack, artifacts = _render(spec, fmt, out)
     try:
         drifted = [Diagnostic(file, rule="drift", message=message)
                    for file, message in drift(out, artifacts).problems(out.as_posix())]
+        # What changed, capped: a CI log shows the edit without a second command (JSON keeps its documented shape).
+        diffs = drift_diffs(out, artifacts, out.as_posix()) if drifted and fmt is not Format.json else {}
     except OutputError as exc:
         raise _fail([str(exc)], EXIT_BAD_INPUT) from None
     with tempfile.TemporaryDirectory(prefix="stackgen-check-") as tmp:
@@ -112,8 +153,12 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
         invalid = [replace(finding, file=f"{out}/{finding.file}") for finding in validate(root, stack)]
     problems = drifted + invalid
     if problems:
-        lines = [str(d) for d in drifted] + [d.check_text() for d in invalid]
-        raise _report(fmt, problems, lines, f"check failed: {len(problems)} problem(s)", EXIT_CHECK_FAILED)
+        # The diff quotes files on disk, which a hand edit may have given a credential: masked, as in every message.
+        lines = [line for d in drifted for line in [str(d), *("    " + one_line(redact(x)) for x in diffs.get(d.file, []))]]
+        if fmt is not Format.text:  # annotations and reports carry the diff in the message
+            drifted = [replace(d, message="\n".join([d.message, *diffs[d.file]])) if d.file in diffs else d for d in drifted]
+        lines += [d.check_text() for d in invalid]
+        raise _report(fmt, drifted + invalid, lines, f"check failed: {len(problems)} problem(s)", EXIT_CHECK_FAILED)
     _succeed(fmt, [], f"{out} is in sync with {spec} and valid ({len(artifacts)} files)")
 
 
@@ -158,6 +203,47 @@ def lint(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated
     _succeed(fmt, findings, summary)
 
 
+class ReviewFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def review(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"),
+           base: Annotated[str | None, typer.Option(help="the git revision whose spec is the base [default: HEAD]")] = None,
+           base_spec: Annotated[Path | None, typer.Option(help="compare with this spec file instead of --base")] = None,
+           fmt: Annotated[ReviewFormat, typer.Option("--format", help="text, markdown (PR comments), json")] = ReviewFormat.text,
+           prometheus: Annotated[str | None, typer.Option(
+               help="a Prometheus URL: backtest each added or changed alert on its history")] = None,
+           range_: Annotated[str, typer.Option("--range", help="how far back --prometheus looks (a duration)")] = "7d") -> None:
+    """What the change of the spec since --base means: alerts, routing, SLOs, contract, dashboards, scrape,
+    deploy, generated files (docs/review.md). Exit 0 with a report, 2 on invalid input."""
+    from stackgen.diagnostics import SpecError, one_line
+    from stackgen.review import compare, report_json, report_markdown, report_text, with_backtest
+    from stackgen.review.sides import BaseError, load_sides
+    from stackgen.spec.types import Duration
+
+    if base is not None and base_spec is not None:
+        raise _fail(["--base and --base-spec name two bases: give one"], EXIT_BAD_INPUT)
+    try:
+        range_s = Duration.parse(range_).seconds
+    except ValueError as exc:
+        raise _fail([f"--range: {one_line(str(exc))}"], EXIT_BAD_INPUT) from None
+    try:
+        base_side, head_side = load_sides(spec, out, base or "HEAD", base_spec)
+    except BaseError as exc:
+        raise _fail([str(exc)], EXIT_BAD_INPUT) from None
+    except SpecError as exc:
+        raise _fail([*map(str, exc.problems), f"{len(exc.problems)} problem(s); nothing was compared"],
+                    EXIT_BAD_INPUT) from None
+    report = compare(base_side, head_side, out.as_posix())
+    if prometheus is not None:
+        report = with_backtest(report, prometheus, base_side, head_side, range_s)
+    writer = {ReviewFormat.text: report_text, ReviewFormat.markdown: report_markdown, ReviewFormat.json: report_json}[fmt]
+    sys.stdout.write(writer.render(report))
+
+
 explain_app = typer.Typer(no_args_is_help=True, help="Explain what the spec generates, in plain numbers.")
 app.add_typer(explain_app, name="explain")
 
@@ -170,6 +256,41 @@ def explain_slo(spec: SpecOption = Path("stack.yaml"), fmt: FormatOption = Forma
     from stackgen.model.slo_explain import explain
 
     typer.echo(explain(_load(spec, fmt).slos), nl=False)
+
+
+import_app = typer.Typer(no_args_is_help=True, help="Turn other tools' SLO specs into stack.yaml fragments.")
+app.add_typer(import_app, name="import")
+
+
+def _import(kind: str, files: list[Path]) -> None:
+    """Print the fragment, or one line per file that cannot be mapped (exit 2)."""
+    import yaml
+
+    from stackgen.spec import slo_import
+
+    imported = []
+    try:
+        for path in files:
+            documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+            if kind == "sloth":
+                imported += [slo_import.sloth(d, str(path)) for d in documents]
+            else:
+                imported += slo_import.openslo(documents, str(path))
+    except (OSError, yaml.YAMLError, slo_import.ImportError_, KeyError, TypeError, ValueError) as error:
+        raise _fail([str(error).splitlines()[0] if str(error) else repr(error)], 2) from None
+    sys.stdout.write(slo_import.fragment(imported, [str(f) for f in files]))
+
+
+@import_app.command("sloth")
+def import_sloth(files: Annotated[list[Path], typer.Argument(help="Sloth prometheus/v1 spec files")]) -> None:
+    """Sloth `prometheus/v1` specs as a `services[].slos` fragment (docs/slo.md)."""
+    _import("sloth", files)
+
+
+@import_app.command("openslo")
+def import_openslo(files: Annotated[list[Path], typer.Argument(help="OpenSLO v1 files (SLO and SLI documents)")]) -> None:
+    """OpenSLO `v1` SLO documents (with their SLIs) as a `services[].slos` fragment (docs/slo.md)."""
+    _import("openslo", files)
 
 
 @app.command()
@@ -220,7 +341,9 @@ def _runtime(choice: str) -> str:
 def up(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"),
        runtime: Annotated[str, typer.Option(help="auto, native or compose")] = "auto",
        profile: Annotated[str, typer.Option(help="production timings, or drill (compressed; see docs)")] = "production",
-       run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
+       run_dir: RunDirOption = DEFAULT_RUN_DIR,
+       keep_data: Annotated[bool, typer.Option(
+           "--keep-data", help="keep the previous run's Prometheus and Alertmanager data (default: empty)")] = False) -> None:
     """Start the stack locally: compose when a Docker engine is reachable, else native processes."""
     from stackgen.runtime import compose, native
 
@@ -234,20 +357,22 @@ def up(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")
             typer.echo("compose stack started")
             return
         native.refuse_if_running(run_dir)  # before announcing a start that will not happen
-        typer.echo(f"starting the native stack ({profile} profile) in {run_dir} ...")
-        state = native.up(stack, run_dir, profile)
+        typer.echo(f"starting the native stack ({profile} profile, {'kept' if keep_data else 'empty'} data) in {run_dir} ...")
+        state = native.up(stack, run_dir, profile, keep_data=keep_data)
     except native.StackError as exc:
         raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
     for component in state.components:
-        typer.echo(f"  {component.name:<20} {component.url}  (pid {component.pid})")
+        metrics = f"  metrics {component.metrics_url}" if component.metrics_url else ""
+        typer.echo(f"  {component.name:<20} {component.url}  (pid {component.pid}){metrics}")
     for name, reason in sorted(state.skipped.items()):
         typer.echo(f"  {name:<20} skipped: {reason}")
+    typer.echo(f"  notifications        {state.notifications}")
 
 
 @app.command()
 def down(out: OutOption = Path("generated"), runtime: Annotated[str, typer.Option(help="auto, native or compose")] = "auto",
          run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
-    """Stop exactly what `stackgen up` started."""
+    """Stop the stack: every component of the native stack, found by pid file or by its port."""
     from stackgen.runtime import compose, native
 
     if runtime == "compose" or (runtime == "auto" and native.State.load(run_dir.resolve()) is None
@@ -257,8 +382,25 @@ def down(out: OutOption = Path("generated"), runtime: Annotated[str, typer.Optio
         except native.StackError as exc:
             raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
         return
-    stopped = native.down(run_dir)
+    try:
+        stopped = native.down(run_dir)
+    except native.StackError as exc:
+        raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
     typer.echo(f"stopped: {', '.join(stopped)}" if stopped else f"nothing was running from {run_dir}")
+
+
+@app.command()
+def restart(component: Annotated[str | None, typer.Argument(help="one component (default: all of them)")] = None,
+            run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
+    """Restart one component of the native stack (or all) with its recorded command, port and data."""
+    from stackgen.runtime import native
+
+    try:
+        restarted = native.restart(run_dir, component)
+    except native.StackError as exc:
+        raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
+    for c in restarted:
+        typer.echo(f"restarted {c.name:<20} {c.url}  (pid {c.pid})")
 
 
 @app.command()
@@ -268,32 +410,51 @@ def status(run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
 
     try:
         rows = native.status(run_dir)
+        state = native.State.load(run_dir.resolve())
     except native.StackError as exc:
         raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
-    for name, health, url in rows:
-        typer.echo(f"{name:<20} {health:<10} {url}")
-    if any(health in ("stopped", "unhealthy") for _, health, _ in rows):
+    for row in rows:
+        where = f"  (pid {row.pid}, found by {row.found_by})" if row.pid else ""
+        metrics = f"  metrics {row.metrics_url}" if row.metrics_url else ""
+        typer.echo(f"{row.name:<20} {row.health:<10} {row.url}{metrics}{where}")
+    if state is not None:
+        typer.echo(f"profile              {state.profile}")
+        typer.echo(f"notifications        {state.notifications}")
+    if any(row.health in ("stopped", "unhealthy") for row in rows):
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command()
-def drill(spec: SpecOption = Path("stack.yaml"), alert: Annotated[str | None, typer.Option(help="drill only this alert")] = None,
+def drill(spec: SpecOption = Path("stack.yaml"),
+          alert: Annotated[list[str] | None, typer.Option(help="drill only this alert (repeat for several)")] = None,
           timeout: Annotated[float, typer.Option(help="seconds to wait for each notification")] = 90.0,
-          run_dir: RunDirOption = DEFAULT_RUN_DIR) -> None:
+          run_dir: RunDirOption = DEFAULT_RUN_DIR,
+          thresholds: Annotated[bool, typer.Option(
+              help="hold each error ratio at, under and over its threshold (the threshold step)")] = True) -> None:
     """Inject each alert's fault into the running stack; check it reaches the predicted receiver and resolves."""
     from stackgen.runtime import drill as drills
     from stackgen.runtime import native
+    from stackgen.runtime import thresholds as exact
 
     stack = _load(spec)
     try:
-        results, skipped = drills.run(stack, run_dir, alert, timeout, echo=typer.echo)
+        report = drills.run(stack, run_dir, alert or None, timeout, echo=typer.echo, thresholds=thresholds)
     except native.StackError as exc:
-        raise _fail([str(exc)], EXIT_CHECK_FAILED) from None
-    typer.echo(drills.table(results, skipped))
-    failed = [r for r in results if not r.passed]
-    if failed:
-        raise _fail([f"drill failed: {len(failed)} of {len(results)} alerts"], EXIT_CHECK_FAILED)
-    typer.echo(f"drill passed: {len(results)} alerts fired at their receivers and resolved")
+        raise _fail([f"drill: {exc}"], EXIT_CHECK_FAILED) from None
+    typer.echo(drills.table(report.results, report.skipped))
+    if report.thresholds:
+        typer.echo("")
+        typer.echo(exact.table(report.thresholds))
+    failed = [r for r in report.results if not r.passed]
+    failed_checks = [c for c in report.thresholds if not c.passed]
+    if report.left_active:
+        typer.echo(f"still active at the end: {', '.join(report.left_active)}", err=True)
+    if not report.passed:
+        raise _fail([f"drill failed: {len(failed)} of {len(report.results)} alerts, {len(failed_checks)} of "
+                     f"{len(report.thresholds)} threshold checks"
+                     + (", the stack did not return to quiet" if report.left_active else "")], EXIT_CHECK_FAILED)
+    typer.echo(f"drill passed: {len(report.results)} alerts fired at their receivers and resolved"
+               + (f"; {len(report.thresholds)} threshold checks" if report.thresholds else ""))
 
 
 def main() -> None:

@@ -108,6 +108,7 @@ LINT_RULES: Registry[LintRule] = Registry("stackgen.lint", (
     "openapi",
     "cardinality",
     "limits",
+    "slo_ceilings",
 ), LintRule)
 
 

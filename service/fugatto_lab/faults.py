@@ -5,6 +5,11 @@ The routes exist only when ``FUGATTO_FAULTS_ENABLED=true`` and always need the b
 change, and every rejected attempt, is written to the security log. Faults act only on
 ``/generate`` so probes and scrapes keep working during a drill - the point is to see the
 alerts fire, not to take the service down.
+
+Rates are exact by default (``pattern: even``): a rate of k/n fails exactly k of every n requests,
+spread evenly (request i fails when floor(i*k/n) steps up, as Bresenham's line steps), counted from
+the moment the faults are set. A drill can then hold an error ratio exactly at an alert's
+threshold; with ``pattern: random`` each request fails independently with that probability.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import hmac
 import logging
 import random
 import threading
-from typing import Annotated
+from fractions import Fraction
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -44,15 +50,37 @@ class FaultConfig(BaseModel):
     generation_failure_rate: float = Field(
         0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="fraction of model calls that fail"
     )
+    pattern: Literal["even", "random"] = Field(
+        "even", description="even: exactly k of every n requests fail, spread evenly; random: each with that probability"
+    )
+
+
+# A rate's denominator is capped so that 0.05 is exactly 1/20, not the float's 3602879701896397/72057594037927936.
+MAX_DENOMINATOR = 1_000_000
+
+
+class EvenSchedule:
+    """Exactly k failures in every n decisions, spread evenly: decision i (from 1) fails when
+    floor(i*k/n) grows. Every run of n decisions starting at a multiple of n holds exactly k."""
+
+    def __init__(self, rate: float) -> None:
+        fraction = Fraction(rate).limit_denominator(MAX_DENOMINATOR)
+        self.k, self.n = fraction.numerator, fraction.denominator
+        self.i = 0
+
+    def next(self) -> bool:
+        self.i += 1
+        return (self.i * self.k) // self.n > ((self.i - 1) * self.k) // self.n
 
 
 class FaultInjector:
-    """Current faults, shared by request handlers; decisions use their own RNG."""
+    """Current faults, shared by request handlers; each kind of fault keeps its own schedule."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._config = FaultConfig()
         self._rng = random.Random()
+        self._schedules: dict[str, EvenSchedule] = {}
 
     @property
     def config(self) -> FaultConfig:
@@ -60,17 +88,24 @@ class FaultInjector:
             return self._config
 
     def set(self, config: FaultConfig) -> None:
+        """New faults; even schedules restart, so the first n requests after this hold exactly k failures."""
         with self._lock:
             self._config = config
+            self._schedules = {
+                "error": EvenSchedule(config.error_rate),
+                "generation": EvenSchedule(config.generation_failure_rate),
+            }
 
     def clear(self) -> None:
         self.set(FaultConfig())
 
-    def _roll(self, rate: float) -> bool:
+    def _roll(self, kind: str, rate: float) -> bool:
         if rate <= 0.0:
             return False
         with self._lock:
-            return self._rng.random() < rate
+            if self._config.pattern == "random":
+                return self._rng.random() < rate
+            return self._schedules[kind].next()
 
     async def apply_latency(self) -> None:
         delay = self.config.latency_seconds
@@ -78,10 +113,10 @@ class FaultInjector:
             await asyncio.sleep(delay)
 
     def should_error(self) -> bool:
-        return self._roll(self.config.error_rate)
+        return self._roll("error", self.config.error_rate)
 
     def should_fail_generation(self) -> bool:
-        return self._roll(self.config.generation_failure_rate)
+        return self._roll("generation", self.config.generation_failure_rate)
 
 
 def _client(request: Request) -> str | None:

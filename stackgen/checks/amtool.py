@@ -1,8 +1,11 @@
-"""amtool: the Alertmanager config, and every generated routing test with --verify.receivers."""
+"""amtool: the Alertmanager config (which parses the template files), every receiver template executed
+against amtool's example data, and every generated routing test with --verify.receivers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,15 +25,64 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     result = run([amtool, "check-config", config], cwd=root)
     if result.returncode != 0:
         return [Diagnostic(config, rule="amtool check-config", message=output_of(result))]
+    findings = render_templates(amtool, root)
+    # routes.yml tests the base config; routes-<environment>.yml names the config it tests (an overlay's).
+    base_tests = root / names.ALERTMANAGER_ROUTE_TESTS
+    for tests_file in sorted(base_tests.parent.glob(f"{base_tests.stem}*{base_tests.suffix}")):
+        findings += _route_tests(amtool, root, tests_file.relative_to(root).as_posix())
+    return findings
+
+
+def _route_tests(amtool: str, root: Path, tests_file: str) -> list[Diagnostic]:
+    loaded = yaml.safe_load((root / tests_file).read_text())
+    config = loaded.get("config", names.ALERTMANAGER_CONFIG)
+    if not (root / config).is_file():
+        return [Diagnostic(tests_file, rule="amtool config routes test", message=f"{config} was not rendered")]
     findings = []
-    tests_file = root / names.ALERTMANAGER_ROUTE_TESTS
-    cases = yaml.safe_load(tests_file.read_text())["tests"] if tests_file.exists() else []
-    for case in cases:
+    for case in loaded["tests"]:
         labels = [alertmanager_matcher(k, v) for k, v in sorted(case["labels"].items())]
         expected = ",".join(case["receivers"])
         result = run([amtool, "config", "routes", "test", f"--config.file={config}",
                       f"--verify.receivers={expected}", *labels], cwd=root)
         if result.returncode != 0:
-            findings.append(Diagnostic(names.ALERTMANAGER_ROUTE_TESTS, rule="amtool config routes test",
+            findings.append(Diagnostic(tests_file, rule="amtool config routes test",
                                        message=f"{case['name']}: expected {expected}; amtool: {output_of(result)}"))
+    return findings
+
+
+# The Debian package ships Alertmanager's default templates here instead of compiling them into amtool.
+DEFAULT_TEMPLATES_FILE = Path("/usr/share/prometheus/alertmanager/default.tmpl")
+
+
+def _templated(value: Any) -> Iterator[str]:
+    if isinstance(value, str) and "{{" in value:
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _templated(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _templated(item)
+
+
+def render_templates(amtool: str, root: Path) -> list[Diagnostic]:
+    """`amtool template render` of every templated receiver field: check-config parses template files but
+    runs none, so a misspelt field (`.Anotations`) or a missing `{{ define }}` would surface only when
+    Alertmanager sends; rendered here against amtool's example data, it fails `stackgen check`."""
+    config = yaml.safe_load((root / names.ALERTMANAGER_CONFIG).read_text(encoding="utf-8"))
+    texts = sorted({t for receiver in config.get("receivers", []) for t in _templated(receiver)})
+    if not texts:
+        return []
+    config_dir = (root / names.ALERTMANAGER_CONFIG).parent
+    # amtool requires a glob; one matching nothing is accepted, so a config without template files still renders.
+    patterns = config.get("templates") or ["templates/*.tmpl"]
+    globs = [f"--template.glob={(config_dir / pattern).as_posix()}" for pattern in patterns]
+    if DEFAULT_TEMPLATES_FILE.is_file():
+        globs.append(f"--template.glob={DEFAULT_TEMPLATES_FILE}")
+    findings = []
+    for text in texts:
+        result = run([amtool, "template", "render", *globs, f"--template.text={text}"], cwd=root)
+        if result.returncode != 0:
+            findings.append(Diagnostic(names.ALERTMANAGER_CONFIG, rule="amtool template render",
+                                       message=f"{text!r}: {output_of(result)}"))
     return findings

@@ -1,5 +1,5 @@
-"""Generated Grafana dashboards (operations, SLO and the stack overview): PromQL parses, metrics resolve, ids unique, grid sane,
-datasources exist, links between dashboards lead somewhere.
+"""Generated Grafana dashboards (operations, SLO and the stack overview): PromQL parses, metrics resolve,
+ids positive and unique, grid sane, datasources exist, links between dashboards lead somewhere.
 
 Reads the rendered files (not the spec's panels), so it also catches a hand edit or a builder bug.
 A metric resolves when it is a series of the owning service's contract, a builtin series (`up`), or a
@@ -93,8 +93,9 @@ def check_dashboard(dashboard: dict[str, Any], known_metrics: set[str], provisio
         if panel.get("type") in ("graph", "singlestat"):
             problems.append(f"{label}: legacy panel type {panel['type']!r}; use timeseries or stat")
         pid = panel.get("id")
-        if not isinstance(pid, int):
-            problems.append(f"{label}: panel id must be an integer")
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid < 1:
+            # Grafana keys panel state and viewPanel links by it; ids need not be sequential (panel_ids)
+            problems.append(f"{label}: panel id must be a positive integer")
         elif pid in seen:
             problems.append(f"{label}: duplicate panel id {pid} (also {seen[pid]})")
         else:

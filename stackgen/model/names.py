@@ -34,6 +34,10 @@ def alert_group(service_name: str) -> str:
     return f"{service_name}.alerts"
 
 
+def recording_group(service_name: str) -> str:
+    return f"{service_name}.recording"
+
+
 def alert_tests_file(service_name: str) -> str:
     return f"prometheus/tests/{service_name}-alerts.test.yml"
 
@@ -41,7 +45,8 @@ def alert_tests_file(service_name: str) -> str:
 def rule_files(service: Service) -> list[str]:
     """The service's rule files, in the order its PrometheusRule carries their groups: a file only when it
     has rules (alerts; SLOs)."""
-    files = [(alert_rules_file(service.name), service.alerts), (slo_rules_file(service.name), service.slos)]
+    files = [(alert_rules_file(service.name), [*service.recording_rules, *service.alerts]),
+             (slo_rules_file(service.name), service.slos)]
     return [path for path, rules in files if rules]
 
 
@@ -107,6 +112,11 @@ def alertmanager_config_secret(stack_name: str) -> str:
 def alertmanager_credentials_secret(stack_name: str) -> str:
     """The Secret the operator creates from secrets/ with `kubectl create secret` (docs/deploy.md)."""
     return f"alertmanager-{stack_name}-credentials"
+
+
+def scrape_credentials_secret(service_name: str) -> str:
+    """The Secret (created out of band, docs/deploy.md) whose keys are the files a service's scrape job reads."""
+    return f"{service_name}-scrape-credentials"
 
 
 def service_config_map(service_name: str) -> str:
@@ -280,10 +290,50 @@ SLO_OBJECTIVE_LABEL = "sloth_objective"
 SLO_SPEC_LABEL = "sloth_spec"
 SLO_MODE_LABEL = "sloth_mode"
 SLO_MODE = "stackgen"
+SLO_VERSION_LABEL = "sloth_version"
+# The SLI's event rates over the shortest window, summed over the period for a traffic-weighted SLI
+# (Sloth has no such records; Pyrra records increases for the same reason).
+SLO_BAD_EVENTS_RECORD = "slo:sli_bad_events:rate{window}"
+SLO_TOTAL_EVENTS_RECORD = "slo:sli_total_events:rate{window}"
+
+_PROM_UNITS_MS = (("y", 31_536_000_000, True), ("w", 604_800_000, True), ("d", 86_400_000, False),
+                  ("h", 3_600_000, False), ("m", 60_000, False), ("s", 1000, False), ("ms", 1, False))
 
 
-def sli_error_record(window: str) -> str:
-    return SLO_SLI_ERROR_RECORD.format(window=window)
+def prom_duration(ms: int) -> str:
+    """A duration as Prometheus' model.Duration.String() prints it, which is how Sloth names windows:
+    years and weeks only when exact (28d -> 4w, 30d -> 30d, 365d -> 1y)."""
+    if ms == 0:
+        return "0s"
+    rest, out = int(ms), ""
+    for unit, size, exact in _PROM_UNITS_MS:
+        if exact and rest % size:
+            continue
+        if rest >= size:
+            out += f"{rest // size}{unit}"
+            rest %= size
+    return out
+
+
+def sli_error_record(window: int) -> str:
+    """`window` in milliseconds (a Duration): 28d is recorded as `..._ratio_rate4w`, as Sloth does."""
+    return SLO_SLI_ERROR_RECORD.format(window=prom_duration(window))
+
+
+def sli_events_records(window: int) -> tuple[str, str]:
+    """The bad- and total-event rate records of the shortest window."""
+    return (SLO_BAD_EVENTS_RECORD.format(window=prom_duration(window)),
+            SLO_TOTAL_EVENTS_RECORD.format(window=prom_duration(window)))
+
+
+def tool_version() -> str:
+    """stackgen's version for `sloth_slo_info{sloth_version}` (Sloth writes its own there)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("stackgen")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        return "dev"
 
 
 def slo_id(service_name: str, slo_name: str) -> str:
@@ -307,6 +357,12 @@ def slo_alert_name(slo_name: str, tier: str) -> str:
     """Default alert name: the SLO name in CamelCase plus FastBurn (page) or SlowBurn (ticket)."""
     camel = "".join(part[:1].upper() + part[1:] for part in slo_name.split("-"))
     return camel + {"page": "FastBurn", "ticket": "SlowBurn"}[tier]
+
+
+def slo_extra_alert_name(slo_name: str, kind: str) -> str:
+    """Default name of an SLO's opt-in alerts: <SloName>BudgetExhausted, <SloName>SLIAbsent."""
+    camel = "".join(part[:1].upper() + part[1:] for part in slo_name.split("-"))
+    return camel + {"budget_exhausted": "BudgetExhausted", "absent": "SLIAbsent"}[kind]
 
 
 def histogram_le(bound: float) -> str:

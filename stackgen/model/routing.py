@@ -19,17 +19,24 @@ def walk_routes(route: RootRoute | Route, path: Path_) -> Iterator[tuple[RootRou
         yield from walk_routes(child, (*path, "routes", i))
 
 
+def matching_children(route: RootRoute | Route, labels: dict[str, str]) -> Iterator[tuple[int, Route]]:
+    """The children (index, route) an alert with `labels` descends into: each that matches, in order,
+    up to and including the first matching one without `continue`."""
+    for i, child in enumerate(route.routes):
+        if all(m.matches(labels.get(m.label, "")) for m in child.matchers):
+            yield i, child
+            if not child.continue_:
+                return
+
+
 def receivers_for(root: RootRoute, labels: dict[str, str]) -> list[str]:
     """Receivers in the order Alertmanager notifies them (depth first, honouring `continue`)."""
 
     def visit(route: Route | RootRoute, inherited: str) -> list[str]:
         receiver = route.receiver or inherited
         reached: list[str] = []
-        for child in route.routes:
-            if all(m.matches(labels.get(m.label, "")) for m in child.matchers):
-                reached += visit(child, receiver)
-                if not child.continue_:
-                    break
+        for _, child in matching_children(route, labels):
+            reached += visit(child, receiver)
         return reached or [receiver]
 
     return visit(root, root.receiver)

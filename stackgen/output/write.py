@@ -297,9 +297,36 @@ def unified_diff(out: Path, artifacts: list[Artifact], label: str, protected: Se
         old, new = on_disk.get(path), wanted.get(path)
         if old == new:
             continue
-        chunks.extend(difflib.unified_diff(
-            (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True),
-            fromfile=f"a/{label}/{path}" if old is not None else "/dev/null",
-            tofile=f"b/{label}/{path}" if new is not None else "/dev/null",
-        ))
+        chunks.extend(_file_diff(label, path, old, new))
     return "".join(chunks)
+
+
+def _file_diff(label: str, path: str, old: str | None, new: str | None) -> list[str]:
+    return list(difflib.unified_diff(
+        (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True),
+        fromfile=f"a/{label}/{path}" if old is not None else "/dev/null",
+        tofile=f"b/{label}/{path}" if new is not None else "/dev/null",
+    ))
+
+
+def drift_diffs(out: Path, artifacts: list[Artifact], label: str, per_file: int = 40, total: int = 400) -> dict[str, list[str]]:
+    """The unified diff of each file `render` would change, keyed `label/path` as Drift.problems names it, as
+    lines without their ends: at most `per_file` lines of each and `total` in all, then a line saying how
+    many were left out. Enough for a CI log to show what moved, never a whole tree. Files stackgen did not
+    write get none: render would not touch them."""
+    with _settled(out) as resolved:
+        on_disk = read_tree(resolved) if resolved else {}
+        listed = (_listed(resolved) if resolved and resolved.is_dir() else None) or set()
+    wanted = {a.path: a.content for a in with_manifest(artifacts)}
+    diffs: dict[str, list[str]] = {}
+    for path in sorted(set(wanted) | (set(on_disk) & listed)):
+        old, new = on_disk.get(path), wanted.get(path)
+        if old == new:
+            continue
+        lines = [line.rstrip("\r\n") for line in _file_diff(label, path, old, new)]
+        shown = max(0, min(len(lines), per_file, total))
+        total -= shown
+        diffs[f"{label}/{path}"] = lines[:shown] + (
+            [f"... {len(lines) - shown} more diff line(s) not shown (`stackgen diff` shows them all)"]
+            if len(lines) > shown else [])
+    return diffs

@@ -13,16 +13,18 @@ from stackgen.model.routing import walk_routes
 from stackgen.model.slo import SLOGroup, has_dashboard
 from stackgen.parsers.gotemplate import labels_used
 from stackgen.parsers.promql_analysis import PromQLError, analyze
+from stackgen.resolve.alerting import check_alerting
 from stackgen.resolve.contract import bucket_threshold_problem, check_by, check_selector
 from stackgen.resolve.deploy import check_deploy
 from stackgen.resolve.observability import check_observability
+from stackgen.resolve.recording import check_recording_rules
+from stackgen.resolve.scrape import check_scrape
 from stackgen.resolve.secrets import check_secrets
-from stackgen.resolve.slos import check_slos, slo_groups
-from stackgen.spec.alerts import Alert, LatencyQuantileAlert, RawAlert, ThresholdAlert, WatchdogAlert
+from stackgen.resolve.slos import check_slos, environment_slo_groups, slo_groups
+from stackgen.spec.alerts import Alert, LatencyQuantileAlert, PredictLinearAlert, RawAlert, ThresholdAlert, WatchdogAlert
 from stackgen.spec.load import Path_, Positions, format_path, load_spec
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
-from stackgen.spec.types import SecretRef
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,17 @@ class Stack:
     # Every SLO's windows, factors, thresholds, alerts and record names, in spec order. Derived from
     # `spec` on construction (so `dataclasses.replace(stack, spec=...)` derives them again) and only here.
     slos: tuple[SLOGroup, ...] = field(init=False, repr=False, compare=False)
+    # The same for each (environment, service) whose override changes an SLO objective.
+    environment_slos: dict[tuple[str, str], tuple[SLOGroup, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slos", slo_groups(self.spec))
+        object.__setattr__(self, "environment_slos", environment_slo_groups(self.spec))
 
-    def slos_of(self, service: Service) -> tuple[SLOGroup, ...]:
+    def slos_of(self, service: Service, env: str | None = None) -> tuple[SLOGroup, ...]:
+        """The service's SLOs, as environment `env` deploys them when given."""
+        if env is not None and (env, service.name) in self.environment_slos:
+            return self.environment_slos[(env, service.name)]
         return tuple(group for group in self.slos if group.service.name == service.name)
 
     def has_slo_dashboard(self, service: Service) -> bool:
@@ -67,6 +75,7 @@ def check_references(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
     yield from _unique(positions, [("services", i, "name") for i in range(len(spec.services))],
                        [s.name for s in spec.services], "service")
     yield from _check_alert_names(spec, positions)
+    yield from check_recording_rules(spec, positions)
     for i, service in enumerate(spec.services):
         yield from _unique(positions, [("services", i, "metrics", j, "name") for j in range(len(service.metrics))],
                            [m.name for m in service.metrics], "metric")
@@ -74,6 +83,7 @@ def check_references(spec: Spec, positions: Positions) -> Iterator[Diagnostic]:
             yield from _check_alert(service, alert, ("services", i, "alerts", j), positions)
     yield from _check_alertmanager(spec, positions)
     yield from check_deploy(spec, positions)
+    yield from check_scrape(spec, positions)
     yield from check_observability(spec, positions)
     yield from check_secrets(spec, positions)
 
@@ -126,7 +136,7 @@ def _check_alert(service: Service, alert: Alert, path: Path_, positions: Positio
         yield from _check_raw_labels(alert, path, positions)
     else:
         available = set(result_labels(alert, service.name))
-        if isinstance(alert, ThresholdAlert):
+        if isinstance(alert, ThresholdAlert | PredictLinearAlert):
             # No aggregation: the result keeps every label of the gauge's series.
             available |= {label for _, sel in selectors if (m := service.metric(sel.metric)) for label in m.labels}
         for field_name in ("summary", "description"):
@@ -166,14 +176,4 @@ def _check_alertmanager(spec: Spec, positions: Positions) -> Iterator[Diagnostic
             yield positions.problem((*path, "receiver"),
                                     f"route names receiver {route.receiver!r}, which is not defined "
                                     f"(receivers: {', '.join(names)})")
-    # Alertmanager reads credentials from files only; an env reference would silently never resolve.
-    refs: list[tuple[Path_, SecretRef | None]] = []
-    if am.global_.smtp:
-        refs.append(((*base, "global", "smtp", "auth_password"), am.global_.smtp.auth_password))
-    for i, receiver in enumerate(am.receivers):
-        refs += [((*base, "receivers", i, "slack", j, "api_url"), c.api_url) for j, c in enumerate(receiver.slack)]
-        refs += [((*base, "receivers", i, "pagerduty", j, "routing_key"), c.routing_key)
-                 for j, c in enumerate(receiver.pagerduty)]
-    for path, ref in refs:
-        if ref is not None and ref.file is None:
-            yield positions.problem(path, "Alertmanager reads secrets from files only: use {file: /path}")
+    yield from check_alerting(spec, positions)

@@ -1,7 +1,9 @@
 """The drill profile: the same stack with time compressed, so a full fire drill takes minutes.
 
 Scrape and evaluation run every second, Alertmanager groups wait one second, and every alert's
-`for` and rate window shrink by FACTOR (a window never below 4 scrapes, so rate() stays sound).
+`for` and rate window and every route's repeat_interval shrink by FACTOR (a window never below 4
+scrapes, so rate() stays sound; the dead man's switch's 1m heartbeat becomes 2s, so the drill sees
+a fresh one within seconds).
 Only the local run directory gets these configs; generated/ never changes.
 """
 
@@ -40,15 +42,19 @@ def _alert(alert):
 
 
 def _route(route: Route) -> Route:
-    update: dict = {"routes": [_route(r) for r in route.routes]}
+    # Time intervals go: the drill must deliver what it fires whatever the hour (routing is unchanged).
+    update: dict = {"routes": [_route(r) for r in route.routes], "mute_time_intervals": [], "active_time_intervals": []}
     for key, value in (("group_wait", GROUP_WAIT), ("group_interval", GROUP_INTERVAL)):
         if getattr(route, key) is not None:
             update[key] = value
+    if route.repeat_interval is not None:
+        update["repeat_interval"] = compress(route.repeat_interval, GROUP_INTERVAL)
     return route.model_copy(update=update)
 
 
 def _alertmanager(am: Alertmanager) -> Alertmanager:
     root = am.route.model_copy(update={"group_wait": GROUP_WAIT, "group_interval": GROUP_INTERVAL,
+                                       "repeat_interval": compress(am.route.repeat_interval, GROUP_INTERVAL),
                                        "routes": [_route(r) for r in am.route.routes]})
     return am.model_copy(update={"route": root})
 
@@ -56,7 +62,9 @@ def _alertmanager(am: Alertmanager) -> Alertmanager:
 def drill_spec(spec: Spec) -> Spec:
     prometheus = spec.prometheus.model_copy(update={
         "scrape_interval": SCRAPE, "scrape_timeout": Duration(900), "evaluation_interval": SCRAPE})
-    services = [s.model_copy(update={"scrape_interval": None, "alerts": [_alert(a) for a in s.alerts],
+    # A job's own scrape timeout would outlast the 1s drill interval, which Prometheus refuses.
+    services = [s.model_copy(update={"scrape_interval": None, "scrape": s.scrape.model_copy(update={"timeout": None}),
+                                     "alerts": [_alert(a) for a in s.alerts],
                                      "slos": [_slo(o) for o in s.slos]})
                 for s in spec.services]
     return spec.model_copy(update={"prometheus": prometheus, "services": services,

@@ -25,11 +25,26 @@ from stackgen.spec.types import (
 )
 
 
+def parsed_promql(expr: str) -> str:
+    """`expr` if it parses as PromQL, else a ValueError with the parser's reason on one line."""
+    try:
+        promql_parser.parse(expr)
+    except (ValueError, RuntimeError) as exc:
+        reason = " ".join(str(exc).split()) or "it does not parse"
+        raise ValueError(f"not valid PromQL: {reason}") from None
+    return expr
+
 class Selector(StrictModel):
     """A metric from the service's contract, narrowed by label matchers."""
 
     metric: MetricName
     matchers: list[Matcher] = Field(default_factory=list, description='PromQL matchers, e.g. status=~"5.."')
+
+
+# Minimum traffic: without it one failed request in a quiet hour is a 100% error ratio and pages.
+MinRate = Annotated[float | None, Field(
+    gt=0, description="minimum traffic, in events per second over `window` (the total counter's rate, or the "
+                      "histogram's observations), per aggregation group; at or below it the alert stays silent")]
 
 
 class AlertBase(StrictModel):
@@ -73,6 +88,7 @@ class ErrorRatioAlert(AlertBase):
     threshold: float = Field(gt=0, lt=1, description="ratio of bad to total, e.g. 0.05 for 5%")
     window: PositiveDuration = Duration(300_000)
     by: list[LabelName] = Field(default_factory=list, description="labels kept by the aggregation")
+    min_rate: MinRate = None
 
 
 class LatencyQuantileAlert(AlertBase):
@@ -86,6 +102,7 @@ class LatencyQuantileAlert(AlertBase):
     threshold: float = Field(gt=0, description="in the histogram's unit (seconds)")
     window: PositiveDuration = Duration(300_000)
     by: list[LabelName] = Field(default_factory=list)
+    min_rate: MinRate = None
 
 
 class ThresholdAlert(AlertBase):
@@ -97,6 +114,61 @@ class ThresholdAlert(AlertBase):
     gauge: Selector
     op: Literal[">", ">=", "<", "<="] = ">"
     threshold: float
+
+
+class AbsentAlert(AlertBase):
+    """Fires when a contract metric has no series for the service's job (it disappeared, or was never
+    exported): `absent()`, or `absent_over_time()` over `window` so a scrape gap does not count."""
+
+    selector_types: ClassVar[dict[str, tuple[str, ...]]] = {"series": ("counter", "gauge", "histogram", "summary")}
+
+    kind: Literal["absent"]
+    series: Selector = Field(description="the metric that must exist; a histogram or summary is checked by its _count")
+    window: PositiveDuration | None = Field(
+        None, description="absent for this long (absent_over_time); unset: absent at the evaluation instant")
+
+
+class RateThresholdAlert(AlertBase):
+    """Fires when a counter's per-second rate (summed over the job) crosses a value: `<` catches a
+    stall (no traffic), `>` a flood. A job that never exported the counter has no rate; pair with `absent`."""
+
+    selector_types: ClassVar[dict[str, tuple[str, ...]]] = {"counter": ("counter",)}
+
+    kind: Literal["rate_threshold"]
+    counter: Selector
+    op: Literal[">", ">=", "<", "<="] = Field(">", description="how the rate compares with the threshold to fire")
+    threshold: float = Field(ge=0, description="events per second")
+    window: PositiveDuration = Duration(300_000)
+    by: list[LabelName] = Field(default_factory=list, description="labels kept by the aggregation")
+
+
+class PredictLinearAlert(AlertBase):
+    """Fires when a gauge, extrapolated linearly from `window` of history, will cross `threshold` within
+    `horizon` (e.g. GPU memory exhaustion): a warning before the limit, not at it."""
+
+    selector_types: ClassVar[dict[str, tuple[str, ...]]] = {"gauge": ("gauge",)}
+
+    kind: Literal["predict_linear"]
+    gauge: Selector
+    op: Literal[">", "<"] = Field(">", description="`>`: growing towards the limit; `<`: falling towards it")
+    threshold: float = Field(description="the limit the gauge must not reach, in its unit")
+    horizon: PositiveDuration = Field(description="how far ahead to predict, e.g. 4h")
+    window: PositiveDuration = Field(Duration(3_600_000), description="history the linear fit uses")
+
+
+class GaugeRatioAlert(AlertBase):
+    """Fires when one gauge over another (per instance, summed by `by`) crosses a value, e.g. memory
+    used over memory available."""
+
+    selector_types: ClassVar[dict[str, tuple[str, ...]]] = {"numerator": ("gauge",), "denominator": ("gauge",)}
+
+    kind: Literal["gauge_ratio"]
+    numerator: Selector
+    denominator: Selector
+    op: Literal[">", ">=", "<", "<="] = ">"
+    threshold: float = Field(description="the ratio, e.g. 0.9 for 90%")
+    by: list[LabelName] = Field(default_factory=list, description="labels kept besides job and instance; both "
+                                                                   "gauges must carry them")
 
 
 class TargetDownAlert(AlertBase):
@@ -124,15 +196,11 @@ class RawAlert(AlertBase):
     @classmethod
     def _parses(cls, expr: str) -> str:
         # The expression reaches the rule files verbatim (nothing in it is templated), so it must parse as is.
-        try:
-            promql_parser.parse(expr)
-        except (ValueError, RuntimeError) as exc:
-            reason = " ".join(str(exc).split()) or "it does not parse"
-            raise ValueError(f"not valid PromQL: {reason}") from None
-        return expr
+        return parsed_promql(expr)
 
 
 Alert = Annotated[
-    ErrorRatioAlert | LatencyQuantileAlert | ThresholdAlert | TargetDownAlert | WatchdogAlert | RawAlert,
+    ErrorRatioAlert | LatencyQuantileAlert | ThresholdAlert | AbsentAlert | RateThresholdAlert | PredictLinearAlert
+    | GaugeRatioAlert | TargetDownAlert | WatchdogAlert | RawAlert,
     Field(discriminator="kind"),
 ]

@@ -8,8 +8,11 @@ from pydantic import Field, field_validator, model_validator
 
 from stackgen.spec.alerts import Alert
 from stackgen.spec.grafana import ServiceDashboards
+from stackgen.spec.kube import Quantity, Size, quantity_bytes
 from stackgen.spec.logs import ServiceLogs
-from stackgen.spec.slo import SLO
+from stackgen.spec.recording import RecordingRule
+from stackgen.spec.scrape import Scrape
+from stackgen.spec.slo import SLO, SLODependency
 from stackgen.spec.types import (
     Duration,
     HostName,
@@ -22,9 +25,7 @@ from stackgen.spec.types import (
     ServiceName,
     StrictModel,
 )
-
-# Kubernetes resource quantities ("500m", "2", "8Gi").
-Quantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")]
+from stackgen.spec.volumes import Volume
 
 
 class Image(StrictModel):
@@ -106,12 +107,16 @@ class Probes(StrictModel):
     liveness: Probe
     readiness: Probe
     health: Probe = Field(description="the container health check (compose HEALTHCHECK)")
+    startup: Probe | None = Field(
+        None, description="the Kubernetes startupProbe: liveness and readiness wait until it succeeds, so a pod "
+                          "loading its model for minutes is not killed; it may fail failure_threshold x period "
+                          "after initial_delay before the pod is restarted")
 
 
 class ResourceAmounts(StrictModel):
     cpu: Quantity
     memory: Quantity
-    gpu: int = Field(0, ge=0, description="nvidia.com/gpu")
+    gpu: int = Field(0, ge=0, description="GPUs, as the resource kubernetes.gpu_resource names (nvidia.com/gpu)")
 
 
 class Resources(StrictModel):
@@ -184,11 +189,52 @@ class Service(StrictModel):
         None, description="the service's OpenAPI document (JSON), relative to the spec file; "
                           "`stackgen lint` checks every probe path exists in it")
     scrape_interval: PositiveDuration | None = None
+    scrape: Scrape = Field(default_factory=Scrape, description="the scrape job's timeout, scheme, TLS, credentials, "
+                                                            "relabeling and extra target labels")
     metrics: list[Metric] = Field(min_length=1, description="the metric contract")
+    recording_rules: list[RecordingRule] = Field(
+        default_factory=list, description="recording rules; alerts, panels and SLOs use them like contract metrics")
     alerts: list[Alert] = Field(default_factory=list)
     slos: list[SLO] = Field(default_factory=list)
+    depends_on: list[SLODependency] = Field(
+        default_factory=list, description="what this service needs to answer; `stackgen lint` flags an availability "
+                                          "SLO above what its hard dependencies allow (docs/slo.md)")
     dashboards: ServiceDashboards = Field(default_factory=ServiceDashboards)
     logs: ServiceLogs | None = None
+    volumes: list[Volume] = Field(
+        default_factory=list, description="persistent storage (a model cache): a PersistentVolumeClaim in Kubernetes, "
+                                          "a named volume in compose")
+    shm_size: Size | None = Field(
+        None, description="size of /dev/shm (PyTorch data loaders and NCCL use it; Docker's default is 64M): compose "
+                          "shm_size, and in Kubernetes an emptyDir with medium Memory, which counts against "
+                          "limits.memory")
+
+    @model_validator(mode="after")
+    def _storage(self) -> Service:
+        names_, mounts = set(), set()
+        for volume in self.volumes:
+            if volume.name in names_:
+                raise ValueError(f"volume name {volume.name!r} is used twice")
+            if volume.mount in mounts:
+                raise ValueError(f"two volumes are mounted at {volume.mount}")
+            names_.add(volume.name)
+            mounts.add(volume.mount)
+            if self.logs is not None and volume.mount == self.logs.directory:
+                raise ValueError(f"volume {volume.name!r} is mounted at the log folder {volume.mount}, "
+                                 "which stackgen mounts for Logstash")
+        if self.shm_size is not None and quantity_bytes(self.shm_size) >= quantity_bytes(self.resources.limits.memory):
+            raise ValueError(f"shm_size {self.shm_size} is not below limits.memory {self.resources.limits.memory}: "
+                             "/dev/shm is memory, and the container would be killed before filling it")
+        return self
 
     def metric(self, name: str) -> Metric | None:
-        return next((m for m in self.metrics if m.name == name), None)
+        """A contract metric, or a recording rule's series described as one."""
+        found = next((m for m in self.metrics if m.name == name), None)
+        if found is not None:
+            return found
+        rule = next((r for r in self.recording_rules if r.record == name), None)
+        if rule is None:
+            return None
+        # Built without validation: a recorded counter is named level:metric:operations, not *_total.
+        return Metric.model_construct(name=rule.record, type=rule.type, help=rule.help, labels=list(rule.labels),
+                                      buckets=None, optional=False)

@@ -15,14 +15,17 @@ from stackgen.model import names
 from stackgen.model.deploy import (
     SecretFile,
     alertmanager_secret_files,
+    prometheus_secret_files,
     service_healthcheck,
     service_log_env,
     service_secret_files,
+    volume_name,
 )
 from stackgen.model.tracing_env import service_tracing_env
 from stackgen.output.artifact import Artifact
 from stackgen.output.serialize import yaml_artifact
 from stackgen.resolve import Stack
+from stackgen.spec.kube import quantity_bytes
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, Service
 
@@ -102,6 +105,8 @@ def compose_file(spec: Spec, produced: list[str], out_to_spec: str = "..") -> di
         services[service.name] = _service(spec, service, publish, secret_mounts, out_to_spec)
         if service.logs is not None:
             volumes[names.log_volume(service.name)] = {}
+        for volume in service.volumes:  # the Kubernetes claim's name: one cache name in both
+            volumes[volume_name(service, volume)] = {}
 
     prom, am = spec.prometheus, spec.alertmanager
     am_secrets = secret_mounts(alertmanager_secret_files(spec))
@@ -110,6 +115,10 @@ def compose_file(spec: Spec, produced: list[str], out_to_spec: str = "..") -> di
         "command": [f"--config.file={names.ALERTMANAGER_CONFIG_MOUNT}", "--storage.path=/alertmanager"],
         "volumes": [
             _mount(names.ALERTMANAGER_CONFIG, names.ALERTMANAGER_CONFIG_MOUNT),
+            # Beside the config, where its relative `templates:` paths point.
+            *([_mount("alertmanager/templates", posixpath.join(posixpath.dirname(names.ALERTMANAGER_CONFIG_MOUNT),
+                                                                "templates"))]
+              if _has_dir(produced, "alertmanager/templates") else []),
             "alertmanager-data:/alertmanager",
         ],
         "ports": [publish(am.port)],
@@ -134,6 +143,8 @@ def compose_file(spec: Spec, produced: list[str], out_to_spec: str = "..") -> di
         "depends_on": _after(services, am.host),
         "restart": "unless-stopped",
     }
+    if prom_secrets := secret_mounts(prometheus_secret_files(spec)):  # scrape TLS material and credentials
+        services[prom.host]["secrets"] = prom_secrets
     volumes["prometheus-data"] = {}
 
     services[spec.grafana.host] = _grafana(spec, produced, publish, secret_mounts, services)
@@ -269,8 +280,14 @@ def _service(spec: Spec, service: Service, publish, secret_mounts, out_to_spec: 
     }
     if (test := _service_healthcheck(service)) is not None:
         out["healthcheck"] = _healthcheck(test, service.probes.health)
+    mounts = []
     if service.logs is not None:  # the log volume Logstash reads, at the log schema's folder
-        out["volumes"] = [f"{names.log_volume(service.name)}:{service.logs.directory}"]
+        mounts.append(f"{names.log_volume(service.name)}:{service.logs.directory}")
+    mounts += [f"{volume_name(service, v)}:{v.mount}" + (":ro" if v.read_only else "") for v in service.volumes]
+    if mounts:
+        out["volumes"] = mounts
+    if service.shm_size is not None:  # in bytes: Docker reads "1g" as 2^30 and "1G" alike, Kubernetes "1G" as 10^9
+        out["shm_size"] = quantity_bytes(service.shm_size)
     if service.build:
         out["build"] = {
             "context": _to_spec(out_to_spec, service.build.context),
@@ -279,12 +296,15 @@ def _service(spec: Spec, service: Service, publish, secret_mounts, out_to_spec: 
     if service.command:
         out["command"] = list(service.command)
     if service.gpu:
-        count = max(service.resources.limits.gpu, service.resources.requests.gpu, 1)
-        out["deploy"] = {
-            "resources": {
-                "reservations": {"devices": [{"driver": "nvidia", "count": count, "capabilities": ["gpu"]}]}
-            }
-        }
+        # Named GPUs (compose.services.<name>.gpu_devices) or any `count` of them; compose allows one of the two.
+        chosen = spec.compose.services.get(service.name)
+        device: dict[str, Any] = {"driver": "nvidia"}
+        if chosen is not None and chosen.gpu_devices:
+            device["device_ids"] = list(chosen.gpu_devices)
+        else:
+            device["count"] = max(service.resources.limits.gpu, service.resources.requests.gpu, 1)
+        device["capabilities"] = ["gpu"]
+        out["deploy"] = {"resources": {"reservations": {"devices": [device]}}}
     files = service_secret_files(service)
     if files:
         out["secrets"] = secret_mounts(files)

@@ -39,12 +39,14 @@ def test_every_selector_field_of_a_kind_has_a_metric_type(cls):
 
 def test_the_kinds_with_selectors_are_the_typed_ones():
     with_selectors = {get_args(cls.model_fields["kind"].annotation)[0] for cls in ALERT_CLASSES if cls.selector_types}
-    assert with_selectors == {"error_ratio", "latency_quantile", "threshold"}
+    assert with_selectors == {"error_ratio", "latency_quantile", "threshold", "absent", "rate_threshold",
+                              "predict_linear", "gauge_ratio"}
 
 
 def test_selectors_return_the_alerts_own_selectors_by_field(stack):
-    alerts = [a for s in stack.spec.services for a in s.alerts]
-    # Every kind with selectors appears in stack.yaml, so the loop below covers each of them.
+    kinds = load_stack(ROOT / "tests/golden/alert-kinds/stack.yaml")
+    alerts = [a for s in (*stack.spec.services, *kinds.spec.services) for a in s.alerts]
+    # Every kind with selectors appears in stack.yaml or the alert-kinds case, so the loop covers each.
     assert {type(a) for a in alerts if type(a).selector_types} == {c for c in ALERT_CLASSES if c.selector_types}
     for alert in alerts:
         assert alert.selectors() == [(f, getattr(alert, f)) for f in _selector_fields(type(alert))]

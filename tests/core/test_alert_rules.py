@@ -34,9 +34,13 @@ def _promtool_test(out: Path) -> subprocess.CompletedProcess[str]:
 def test_rules_express_the_design_corrected(rendered: Path):
     groups = yaml.safe_load((rendered / RULES).read_text())["groups"]
     rules = {r["alert"]: r for r in groups[0]["rules"]}
-    assert set(DESIGN_ALERTS) | {"Watchdog"} == set(rules)
+    assert set(DESIGN_ALERTS) | {"Watchdog", "GPUMemoryExhaustion"} == set(rules)
     # An error *ratio*, not an absolute rate of errors.
-    assert "/\nsum by (job) (rate(fugatto_requests_total{job=\"fugatto-audio-lab\"}[5m]))" in rules["HighErrorRate"]["expr"]
+    # API traffic only: probes, readiness 503s while the model loads and admin calls are not requests.
+    api = 'fugatto_requests_total{job="fugatto-audio-lab",endpoint!~"/health|/health/detailed|/live|/ready|/admin/.+"}'
+    assert f"/\nsum by (job) (rate({api}[5m]))" in rules["HighErrorRate"]["expr"]
+    # And only with enough of it (min_rate): one failed request at night is not a page.
+    assert rules["HighErrorRate"]["expr"].endswith(f"and\nsum by (job) (rate({api}[5m])) > 0.1")
     # Quantiles over buckets aggregated by le.
     assert "sum by (le, job) (rate(fugatto_request_duration_seconds_bucket" in rules["HighResponseTime"]["expr"]
     # ServiceDown also covers a vanished target.

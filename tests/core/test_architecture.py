@@ -14,9 +14,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "stackgen"
 # Bottom first. Each name is a top-level module or package of stackgen.
 LAYERS: list[set[str]] = [
     {"parsers", "diagnostics", "output", "spec"},
-    {"model", "resolve"},
+    {"model", "resolve", "diagnostics_formats"},
     {"targets", "checks", "lint", "runtime"},
     {"pipeline"},
+    {"review"},
     {"cli", "__main__"},
 ]
 # Imports between siblings of one layer that are allowed (importer, imported); every other is not.

@@ -87,4 +87,4 @@ def test_the_docs_mark_every_required_field():
     wanted |= {name: d["required"] for name, d in document["$defs"].items() if d.get("required")}
     rows = [line.split(" | ") for line in _section("Required fields").splitlines() if line.startswith("| `")]
     documented = {cells[1].strip("`"): [f.strip("` |") for f in cells[2].split(", ")] for cells in rows}
-    assert documented == wanted, "regenerate the table in docs/spec.md from `stackgen schema`"
+    assert documented == wanted, "regenerate the table: python -m tests.docs_tables"

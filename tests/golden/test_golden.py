@@ -40,7 +40,8 @@ def _differences(expected: dict[str, str], rendered: dict[str, str], label: str)
 
 def test_every_feature_has_a_case():
     # A renamed or deleted case folder would otherwise just shrink the parametrization below.
-    assert {"minimal", "fugatto", "slo", "raw-alert", "environments", "several-services"} <= set(CASES)
+    assert {"minimal", "fugatto", "slo", "raw-alert", "environments", "several-services",
+            "alert-kinds"} <= set(CASES)
     for name, (spec, expected) in CASES.items():
         assert spec.is_file() and expected.is_dir(), f"{name}: run {REGENERATE} {name}"
 

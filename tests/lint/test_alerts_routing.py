@@ -14,7 +14,7 @@ SLO_RULES = "prometheus/rules/fugatto-audio-lab-slos.yml"
 def test_alert_with_a_severity_no_route_handles(lint_text):
     found = errors(lint_text(with_raw_alert("fugatto_queue_depth > 100", name="QueueBacklog", severity="info")))
     assert [f.rule for f in found] == ["alert-unrouted-severity"]
-    assert "alerts[7].severity" in found[0].location()
+    assert "alerts[8].severity" in found[0].location()
     assert "alert QueueBacklog (severity info)" in found[0].message and "'web.hook'" in found[0].message
     assert 'severity=\\"info\\"' in found[0].fix or 'severity="info"' in found[0].fix
 
@@ -23,7 +23,7 @@ def test_untemplated_description(lint_text):
     text = replace_once(SPEC_TEXT, "Always firing (value {{ $value }}).", "Always firing.")
     found = errors(lint_text(text))
     assert [f.rule for f in found] == ["alert-description-untemplated"]
-    assert "alerts[6].description" in found[0].location() and "Watchdog" in found[0].message
+    assert "alerts[7].description" in found[0].location() and "Watchdog" in found[0].message
 
 
 def test_slo_alerts_are_linted_from_the_render_and_point_at_the_slo(committed):

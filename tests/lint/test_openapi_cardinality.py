@@ -23,6 +23,12 @@ def test_probe_path_the_app_does_not_serve(lint_text):
     assert "/health, /health/detailed, /live, /ready" in found[0].message
 
 
+def test_startup_probe_path_is_checked_too(lint_text):
+    text = replace_once(SPEC_TEXT, "startup: {path: /ready,", "startup: {path: /started,")
+    found = errors(lint_text(text), "openapi-probe-path")
+    assert len(found) == 1 and "probes.startup.path" in found[0].location() and "GET /started" in found[0].message
+
+
 def test_no_openapi_document_is_a_warning(lint_text):
     text = replace_once(SPEC_TEXT, "    openapi: service/openapi.json\n", "")
     found = lint_text(text)

@@ -29,7 +29,7 @@ def test_raw_alert_selecting_a_metric_outside_the_contract_fails_lint(tmp_path):
     result = CliRunner().invoke(app, ["lint", "--spec", str(spec)])
     assert result.exit_code == 1, result.output
     line = next(x for x in result.output.splitlines() if "fugatto_nonexistent_total" in x)
-    assert "alerts[7].expr" in line and "alert NonexistentRate" in line
+    assert "alerts[8].expr" in line and "alert NonexistentRate" in line
     assert "not in the metric contract of service fugatto-audio-lab" in line
     assert "[promql-unknown-metric]" in line
     assert "lint: 1 error(s)" in result.output

@@ -39,7 +39,7 @@ def test_panels_cover_sli_budget_burn_and_tiers(make_stack) -> None:
         "SLI over the period", "error budget remaining", "SLI over time", "burn rate per window",
         "page tier (AvailFastBurn)", "ticket tier (AvailSlowBurn)")]
     assert [p.display for p in panels] == ["stat", "gauge", *["timeseries"] * 4]
-    assert panels[0].queries[0].expr.startswith("1 - slo:sli_error:ratio_rate28d{")
+    assert panels[0].queries[0].expr.startswith("1 - slo:sli_error:ratio_rate4w{")  # Sloth's name for 28d
     assert [q.legend for q in panels[3].queries] == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "28d"]
     assert panels[5].queries[-1].expr.endswith("/ 0.9333333333333333")
     empty = make_stack(with_slos())

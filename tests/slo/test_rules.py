@@ -40,7 +40,8 @@ def test_sloth_recording_rules_and_labels() -> None:
                                   "sloth_window": window}
     assert "[1h]" in rules["slo:sli_error:ratio_rate1h1h"]["expr"]
     period = rules["slo:sli_error:ratio_rate30d30d"]["expr"]
-    assert period.startswith("sum_over_time(slo:sli_error:ratio_rate5m{")
+    # Traffic-weighted: the period's bad events over all of its events, from the recorded 5m rates.
+    assert period.startswith("sum_over_time(slo:sli_bad_events:rate5m{")
     assert rules["slo:objective:ratio"]["expr"] == "vector(0.995)"
     assert rules["slo:error_budget:ratio"]["expr"] == "vector(0.005)"
     assert rules["slo:time_period:days"]["expr"] == "vector(30)"

@@ -66,8 +66,8 @@ def test_a_disabled_tier_is_not_checked(make_stack) -> None:
 
 
 def test_unsupported_period_and_duplicate_names(spec_errors) -> None:
-    errors = spec_errors(with_slos(slo("a", period="7d")))
-    assert any("slos[0].period" in e and "period 7d is not supported: use one of 28d, 30d" in e
+    errors = spec_errors(with_slos(slo("a", period="12h")))  # 7d works since issue 23: whole days do
+    assert any("slos[0].period" in e and "period 12h is not supported: use whole days from 1d to 366d" in e
                for e in errors)
     errors = spec_errors(with_slos(slo("a"), slo("a", page={"name": "Other"}, ticket={"name": "Other2"})))
     assert any("slos[1].name" in e and "duplicate SLO name 'a'" in e for e in errors)

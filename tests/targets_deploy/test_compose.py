@@ -37,7 +37,8 @@ def test_service_is_built_tagged_gpu_reserved_and_health_checked(rendered, stack
     # the log folder comes from the log schema (services[].logs), the one place it is stated
     logs = stack.spec.services[0].logs
     assert svc["environment"]["FUGATTO_LOG_DIR"] == logs.directory == "/app/logs"
-    assert svc["volumes"] == ["fugatto-audio-lab-logs:/app/logs"]
+    assert svc["volumes"] == ["fugatto-audio-lab-logs:/app/logs", "fugatto-audio-lab-model-cache:/models"]
+    assert svc["shm_size"] == 2**30  # stack.yaml's 1Gi /dev/shm, in bytes
     assert svc["ports"] == ["127.0.0.1:8000:8000", "127.0.0.1:8001:8001"]
 
 

@@ -43,7 +43,10 @@ def test_deployment_follows_the_design(rendered):
     assert container["resources"]["limits"] == {"cpu": "4000m", "memory": "8Gi", "nvidia.com/gpu": 1}
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
-    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/app/logs", "/tmp"}  # logs.directory
+    # logs.directory, the read-only root's /tmp, the model cache and the memory-backed /dev/shm
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/app/logs", "/tmp", "/models", "/dev/shm"}
+    assert container["startupProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] == 600
     assert container["envFrom"] == [{"configMapRef": {"name": "fugatto-audio-lab-config"}}]
     config = _doc(rendered, f"{BASE}/fugatto-audio-lab-configmap.yaml")
     assert (
@@ -95,7 +98,9 @@ def test_alertmanager_config_is_a_secret_reference_with_credentials_at_the_confi
     config_text = (rendered / BASE / "alertmanager-config.yaml").read_text()
     assert "auth_password_file: /etc/alertmanager/secrets/smtp-password" in config_text
     kustomization = _doc(rendered, f"{BASE}/kustomization.yaml")
-    assert kustomization["secretGenerator"][0]["files"] == ["alertmanager.yaml=alertmanager-config.yaml"]
+    # Notification templates are keys of the config Secret: the operator mounts them at /etc/alertmanager/config.
+    assert kustomization["secretGenerator"][0]["files"] == ["alertmanager.yaml=alertmanager-config.yaml",
+                                                            "fugatto.tmpl=alertmanager-templates/fugatto.tmpl"]
 
 
 def test_dev_overlay_patches_replicas_resources_and_thresholds(rendered):
@@ -106,7 +111,7 @@ def test_dev_overlay_patches_replicas_resources_and_thresholds(rendered):
         == "4Gi"
     )
     rules = {r["alert"]: r for r in dev["PrometheusRule"]["spec"]["groups"][0]["rules"]}
-    assert rules["HighErrorRate"]["expr"].endswith("> 0.2")
+    assert rules["HighErrorRate"]["expr"].split("\nand\n")[0].endswith("> 0.2")
     assert rules["HighResponseTime"]["expr"].endswith(") > 30")
     assert rules["HighGPUUtilization"]["expr"].endswith("> 95")  # not overridden
     prod = {d["kind"]: d for d in _build(rendered, "k8s/overlays/prod")}
@@ -264,9 +269,13 @@ def test_prometheus_rule_carries_every_rule_file_of_the_service(stack, tmp_path,
     assert "rules/fugatto-audio-lab-slos.yml" in _doc(root, names.PROMETHEUS_CONFIG)["rule_files"]
     base = _doc(root, f"{BASE}/fugatto-audio-lab-prometheusrule.yaml")["spec"]["groups"]
     assert base == _doc(root, names.alert_rules_file("fugatto-audio-lab"))["groups"] + [slo_group]
-    dev = _doc(root, "k8s/overlays/dev/fugatto-audio-lab-prometheusrule-patch.yaml")["spec"]["groups"]
-    assert [g["name"] for g in dev] == ["fugatto-audio-lab.alerts", "fugatto-audio-lab-slos"]
-    assert {r["alert"]: r for r in dev[0]["rules"]}["HighErrorRate"]["expr"].endswith("> 0.2")
+    # the dev overlay patches only the alert group's thresholds; kustomize keeps the second file's group
+    ops = _doc(root, "k8s/overlays/dev/fugatto-audio-lab-prometheusrule-patch.yaml")
+    assert ops and all(op["path"].startswith("/spec/groups/0/rules/") for op in ops)
+    dev = {d["kind"]: d for d in _build(root, "k8s/overlays/dev")}["PrometheusRule"]["spec"]["groups"]
+    assert [g["name"] for g in dev] == ["fugatto-audio-lab.alerts", "fugatto-audio-lab.recording",
+                                        "fugatto-audio-lab-slos"]
+    assert {r["alert"]: r for r in dev[0]["rules"]}["HighErrorRate"]["expr"].split("\nand\n")[0].endswith("> 0.2")
     docs = [_doc(root, str(p.relative_to(root))) for p in (root / BASE).glob("*prometheusrule.yaml")]
     assert k8s_check.rules_match_prometheus(root, stack, docs) == []
     # a PrometheusRule without the second file's group is reported

@@ -7,6 +7,7 @@ import json
 import yaml
 
 from stackgen.model import names
+from stackgen.targets.grafana.panel_ids import panel_ids
 
 DASHBOARD = "grafana/dashboards/fugatto-audio-lab.json"
 
@@ -39,7 +40,8 @@ def test_design_panels_come_first_in_current_panel_types(artifacts):
     assert types["Error log lines"] == "logs"
     assert not {"graph", "singlestat"} & set(types.values())
     assert dashboard["schemaVersion"] == 40 and dashboard["uid"] == "fugatto-audio-lab"
-    assert [p["id"] for p in dashboard["panels"]] == list(range(1, len(titles) + 1))
+    # ids come from the panel's identity (uid + title), not its position: see test_panel_ids.py
+    assert [p["id"] for p in dashboard["panels"]] == panel_ids(dashboard["uid"], titles)
 
 
 def test_queries_units_and_legends(artifacts):
@@ -78,7 +80,7 @@ def test_variables_and_runbook_links(artifacts):
     assert variables["instance"]["includeAll"] and variables["instance"]["multi"]
     links = {link["title"]: link["url"] for link in dashboard["links"]}
     assert links["Runbook: HighErrorRate"] == "https://runbooks.example.com/fugatto/HighErrorRate"
-    assert len(links) == 8  # 7 runbooks and the service's error-budget dashboard (it has SLOs)
+    assert len(links) == 9  # 8 runbooks and the service's error-budget dashboard (it has SLOs)
     assert links["Error budget (SLOs)"] == "/d/fugatto-audio-lab-slos"
     panel_links = [link["url"] for link in _panel(dashboard, "Request Rate")["links"]]
     assert panel_links == ["https://runbooks.example.com/fugatto/HighErrorRate"]

@@ -9,8 +9,14 @@ import shutil
 import pytest
 
 from stackgen.checks.grafana import check_dashboard, validate
+from stackgen.targets.grafana.panel_ids import panel_ids
 
 DASHBOARD = "grafana/dashboards/fugatto-audio-lab.json"
+
+
+def pid(title: str) -> int:
+    """The id of the operations dashboard's panel of that title (ids come from titles: panel_ids)."""
+    return panel_ids("fugatto-audio-lab", [title])[0]
 
 
 def _panels(d):
@@ -67,7 +73,7 @@ def test_overlapping_panel_fails_check(run_check, write_spec):
 
     code, output = run_check(write_spec(mutate))
     assert code == 1
-    assert "panel 8 'GPU Memory' overlaps panel 1 'Request Rate'" in output
+    assert f"panel {pid('GPU Memory')} 'GPU Memory' overlaps panel {pid('Request Rate')} 'Request Rate'" in output
 
 
 def test_panel_past_24_columns_fails_check(run_check, write_spec):
@@ -104,7 +110,7 @@ def test_validator_names_the_panel_with_a_wrong_metric(rendered, stack):
         ),
     )
     assert _messages(rendered, stack) == [
-        "panel 2 'Response Time' query A: metric 'fugatto_request_seconds_bucket' is neither "
+        f"panel {pid('Response Time')} 'Response Time' query A: metric 'fugatto_request_seconds_bucket' is neither "
         "in the service's "
         "metric contract nor a generated recording rule"
     ]
@@ -121,16 +127,18 @@ def test_validator_accepts_recording_rules_from_generated_rule_files(rendered, s
 
 def test_validator_duplicate_ids_overlap_and_unprovisioned_datasource(rendered, stack):
     def edit(d):
-        d["panels"][1]["id"] = 1
+        d["panels"][1]["id"] = d["panels"][0]["id"]
         d["panels"][2]["gridPos"] = {"x": 20, "y": 0, "w": 6, "h": 4}
         d["panels"][3]["datasource"] = {"type": "prometheus", "uid": "thanos"}
 
     _edit(rendered, edit)
     messages = _messages(rendered, stack)
-    assert "panel 1 'Response Time': duplicate panel id 1 (also panel 1 'Request Rate')" in messages
-    assert "panel 3 'Audio Generation Rate': gridPos x=20 w=6 does not fit Grafana's 24 columns" in messages
+    first = pid("Request Rate")
+    assert f"panel {first} 'Response Time': duplicate panel id {first} (also panel {first} 'Request Rate')" in messages
+    assert (f"panel {pid('Audio Generation Rate')} 'Audio Generation Rate': gridPos x=20 w=6 does not fit "
+            "Grafana's 24 columns") in messages
     assert any(
-        m.startswith("panel 4 'System Resources': datasource uid 'thanos' is not provisioned")
+        m.startswith(f"panel {pid('System Resources')} 'System Resources': datasource uid 'thanos' is not provisioned")
         for m in messages
     )
 

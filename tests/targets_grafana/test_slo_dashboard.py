@@ -13,6 +13,7 @@ from stackgen.checks.grafana import validate
 from stackgen.model import names
 from stackgen.pipeline import render_stack
 from stackgen.resolve import load_stack
+from stackgen.targets.grafana.panel_ids import panel_ids
 from stackgen.targets.grafana.slo_dashboard import slo_dashboard, slo_grid
 from stackgen.targets.grafana.slo_panels import slo_dashboard_panels
 
@@ -92,7 +93,7 @@ def test_panels_units_and_thresholds(artifacts, stack):
     panels = _json(artifacts)["panels"]
     expected = [p for per_slo in slo_dashboard_panels(stack, SERVICE) for p in per_slo]
     assert [p["title"] for p in panels] == [p.title for p in expected]
-    assert [p["id"] for p in panels] == list(range(1, len(expected) + 1))
+    assert [p["id"] for p in panels] == panel_ids(f"{SERVICE}-slos", [p.title for p in expected])
     assert [p["type"] for p in panels[:6]] == ["stat", "gauge", "timeseries", "timeseries", "timeseries",
                                                "timeseries"]
     by_title = {p["title"]: p for p in panels}
@@ -133,7 +134,10 @@ def test_grid_has_no_overlap_with_one_tier(stack, write_spec):
     assert len(cells) == len(set(cells)) and all(x + w <= 24 for x, _, w, _ in grid)
     # the first SLO's second row: burn rate per window and the page tier, half the width each
     assert grid[3][2] == grid[4][2] == 12
-    assert [p.id for p in slo_dashboard(mutated, service).panels] == list(range(1, 12))
+    # one tier fewer renumbers no other panel
+    ids = {p.title: p.id for p in slo_dashboard(mutated, service).panels}
+    full = {p.title: p.id for p in slo_dashboard(stack, stack.spec.services[0]).panels}
+    assert len(ids) == 11 and all(full[title] == pid for title, pid in ids.items())
 
 
 # --- SLO alerts link to it ------------------------------------------------------------------------
@@ -145,7 +149,7 @@ def test_slo_alerts_and_their_promtool_tests_carry_the_dashboard_url(artifacts):
     alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
     assert len(alerts) == 4 and all(a["annotations"]["dashboard_url"] == url for a in alerts)
     tests = yaml.safe_load(artifacts[f"prometheus/tests/{SERVICE}-slos.test.yml"])
-    expected = [a for t in tests["tests"] for case in t["alert_rule_test"] for a in case["exp_alerts"]]
+    expected = [a for t in tests["tests"] for case in t.get("alert_rule_test", []) for a in case["exp_alerts"]]
     assert expected and all(a["exp_annotations"]["dashboard_url"] == url for a in expected)
 
 
@@ -168,6 +172,10 @@ def _edit(root, edit):
     path.write_text(json.dumps(dashboard))
 
 
+def _pid(title: str) -> int:
+    return panel_ids(f"{SERVICE}-slos", [title])[0]
+
+
 def _findings(root, stack):
     return [(f.file, f.message) for f in validate(root, stack)]
 
@@ -183,9 +191,11 @@ def test_broken_expr_fails_naming_the_panel(rendered, stack):
 
     _edit(rendered, edit)
     findings = _findings(rendered, stack)
-    page = "panel 5 'generate-availability (99.5% / 30d): page tier (GenerateAvailabilityFastBurn)' query B"
+    title = "generate-availability (99.5% / 30d): page tier (GenerateAvailabilityFastBurn)"
+    page = f"panel {_pid(title)} '{title}' query B"
     assert any(f == SLO_DASHBOARD and m.startswith(f"{page}: not valid PromQL") for f, m in findings), findings
-    assert (SLO_DASHBOARD, "panel 4 'generate-availability (99.5% / 30d): burn rate per window' query A: "
+    burn = "generate-availability (99.5% / 30d): burn rate per window"
+    assert (SLO_DASHBOARD, f"panel {_pid(burn)} '{burn}' query A: "
             "metric 'slo:sli_error:ratio_rate10m' is neither in the service's metric contract nor a generated "
             "recording rule") in findings
     assert len(findings) == 2
@@ -198,7 +208,8 @@ def test_missing_dashboard_overlap_and_dead_link_fail(rendered, stack):
 
     _edit(rendered, edit)
     messages = [m for _, m in _findings(rendered, stack)]
-    assert any(m.startswith("panel 2 'generate-availability (99.5% / 30d): error budget remaining' overlaps panel 1")
+    budget, sli = (f"generate-availability (99.5% / 30d): {t}" for t in ("error budget remaining", "SLI over the period"))
+    assert any(m.startswith(f"panel {_pid(budget)} '{budget}' overlaps panel {_pid(sli)} '{sli}'")
                for m in messages), messages
     assert any(m.startswith("link 'Operations': /d/no-such-dashboard is not a generated dashboard") for m in messages)
     (rendered / SLO_DASHBOARD).unlink()

@@ -202,7 +202,13 @@ def _variables(model: DashboardModel) -> list[dict[str, Any]]:
         "regex": "",
         "sort": 1,
     }
-    return [datasource, instance] if model.instance_variable else [datasource]
+    out = [datasource, instance] if model.instance_variable else [datasource]
+    for variable in model.label_variables:
+        values = f"label_values({variable.series}, {variable.label})"
+        out.append({**instance, "name": variable.name, "label": variable.label,
+                    "query": {"query": values, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+                    "definition": values})
+    return out
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:

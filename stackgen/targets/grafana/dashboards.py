@@ -6,7 +6,7 @@ Grafana JSON (today with grafanalib). Keeping the two apart is what lets the bui
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from stackgen.model import names
@@ -26,6 +26,7 @@ from stackgen.spec.grafana import (
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Service
 from stackgen.spec.types import Duration
+from stackgen.targets.grafana.panel_ids import panel_ids
 
 GRID_COLUMNS = 24
 INSTANCE_MATCHER = f'instance=~"${names.INSTANCE_VARIABLE}"'
@@ -76,6 +77,16 @@ class PanelModel:
 
 
 @dataclass(frozen=True)
+class LabelVariable:
+    """A multi-value query variable listing one label's values (the SLO dashboard's `by` labels):
+    `label_values(<series>, <label>)`; queries filter with `<label>=~"$<name>"`."""
+
+    name: str
+    label: str
+    series: str  # a selector whose series carry the label
+
+
+@dataclass(frozen=True)
 class DashboardModel:
     uid: str
     title: str
@@ -87,6 +98,7 @@ class DashboardModel:
     links: tuple[tuple[str, str], ...] = field(default=())  # runbooks: open in a new tab
     dashboard_links: tuple[tuple[str, str], ...] = ()  # (title, /d/<uid>): other generated dashboards
     instance_variable: bool = True  # False where no query filters by $instance (SLO recording rules)
+    label_variables: tuple[LabelVariable, ...] = ()  # after datasource (and instance)
 
 
 @dataclass(frozen=True)
@@ -280,6 +292,11 @@ def layout(panels: list[Panel | HeatmapPanel]) -> list[tuple[int, int, int, int]
     return out
 
 
+def numbered(uid: str, panels: list[PanelModel]) -> tuple[PanelModel, ...]:
+    """The panels with ids from their identity (panel_ids), so inserting one renumbers no other."""
+    return tuple(replace(p, id=pid) for p, pid in zip(panels, panel_ids(uid, [p.title for p in panels]), strict=True))
+
+
 def _runbooks(service: Service) -> dict[str, list[tuple[str, str]]]:
     """metric -> [(alert title, runbook url)] so a panel links to the runbooks of alerts on its metrics."""
     out: dict[str, list[tuple[str, str]]] = {}
@@ -305,7 +322,7 @@ def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
     panels: list[Panel | HeatmapPanel] = list(board.panels) or default_panels(service)
     runbooks = _runbooks(service)
     models: list[PanelModel] = []
-    for i, (panel, grid) in enumerate(zip(panels, layout(panels), strict=True)):
+    for panel, grid in zip(panels, layout(panels), strict=True):
         display = panel.display or _DEFAULT_DISPLAY.get(panel.kind, "timeseries")
         if isinstance(panel, StatPanel):
             default_unit = "ops" if panel.function == "rate" else "short"
@@ -315,7 +332,7 @@ def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
         links = tuple(dict.fromkeys(link for m in metrics for link in runbooks.get(m, [])))
         models.append(
             PanelModel(
-                id=i + 1,
+                id=0,  # numbered below, from the title
                 title=panel.title,
                 description=panel.description,
                 display=display,
@@ -335,7 +352,7 @@ def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
         query = log_query(service.name, logs.level_field, logs.error_level)
         models.append(
             PanelModel(
-                id=len(models) + 1,
+                id=0,
                 title="Error log lines",
                 display="logs",
                 unit="none",
@@ -348,14 +365,15 @@ def service_dashboard(spec: Spec, service: Service) -> DashboardModel:
     dashboard_links = tuple(dict.fromkeys((f"Runbook: {a.name}", a.runbook_url) for a in service.alerts))
     to_slos = ((SLO_LINK_TITLE, names.dashboard_path(names.slo_dashboard_uid(service.name))),)
     title = board.title or f"{service.description or service.name} - Operations"
+    uid = names.dashboard_uid(service.name)
     return DashboardModel(
-        uid=names.dashboard_uid(service.name),
+        uid=uid,
         title=title,
         job=names.job_name(service.name),
         tags=tuple(dict.fromkeys(["stackgen", service.name, service.team, *board.tags])),
         refresh=str(board.refresh),
         time_from=f"now-{Duration(board.time_range)}",
-        panels=tuple(models),
+        panels=numbered(uid, models),
         links=dashboard_links,
         dashboard_links=to_slos if service.slos else (),
     )

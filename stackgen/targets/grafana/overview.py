@@ -19,6 +19,7 @@ from stackgen.targets.grafana.dashboards import (
     PanelModel,
     Query,
     humanize,
+    numbered,
 )
 
 ROW_HEIGHT = 6
@@ -83,19 +84,20 @@ def overview_dashboard(stack: Stack) -> DashboardModel:
         for n, (title, display, unit, query) in enumerate(cells):
             w = GRID_COLUMNS - n * width if n == len(cells) - 1 else width
             panels.append(PanelModel(
-                id=len(panels) + 1, title=title, description=service.description or service.name,
+                id=0, title=title, description=service.description or service.name,
                 display=display, unit=unit,  # type: ignore[arg-type]
                 grid=(n * width, row * ROW_HEIGHT, w, ROW_HEIGHT), queries=(query,), datasource="prometheus",
                 links=link,
             ))
+    uid = names.overview_dashboard_uid(spec.name)
     return DashboardModel(
-        uid=names.overview_dashboard_uid(spec.name),
+        uid=uid,
         title=f"{spec.name} - {TITLE}",
         job=spec.name,
         tags=("stackgen", "overview"),
         refresh="1m",
         time_from="now-6h",
-        panels=tuple(panels),
+        panels=numbered(uid, panels),
         dashboard_links=tuple(links),
         instance_variable=False,
     )

@@ -1,7 +1,7 @@
 """The error-budget dashboard of a service with SLOs: slo_panels' panels as a DashboardModel.
 
 slo_panels owns what is shown (PromQL over the Sloth recording rules, units, thresholds); this module
-only gives the panels ids and grid positions and links the dashboard to the operations dashboard, so
+only gives the panels ids (from their titles) and grid positions and links the dashboard to the operations dashboard, so
 the grafanalib builder renders it like any other dashboard.
 """
 
@@ -14,8 +14,15 @@ from stackgen.model import names
 from stackgen.resolve import Stack
 from stackgen.spec.service import Service
 from stackgen.spec.types import Duration
-from stackgen.targets.grafana.dashboards import GRID_COLUMNS, OPERATIONS_LINK_TITLE, DashboardModel, PanelModel
-from stackgen.targets.grafana.slo_panels import slo_dashboard_panels
+from stackgen.targets.grafana.dashboards import (
+    GRID_COLUMNS,
+    OPERATIONS_LINK_TITLE,
+    DashboardModel,
+    LabelVariable,
+    PanelModel,
+    numbered,
+)
+from stackgen.targets.grafana.slo_panels import by_variable, slo_dashboard_panels
 
 PANEL_HEIGHT = 8
 SUMMARY_WIDTH = 6  # a stat or gauge panel
@@ -56,12 +63,12 @@ def slo_grid(per_slo: Sequence[Sequence[PanelModel]]) -> list[tuple[int, int, in
 def slo_dashboard(stack: Stack, service: Service) -> DashboardModel:
     per_slo = slo_dashboard_panels(stack, service)
     panels = [panel for panels in per_slo for panel in panels]
-    placed = tuple(replace(panel, id=i + 1, grid=grid)
-                   for i, (panel, grid) in enumerate(zip(panels, slo_grid(per_slo), strict=True)))
+    uid = names.slo_dashboard_uid(service.name)
+    placed = numbered(uid, [replace(panel, grid=grid) for panel, grid in zip(panels, slo_grid(per_slo), strict=True)])
     # Stack.has_slo_dashboard implies the operations dashboard exists, so the way back is always there.
     back = ((OPERATIONS_LINK_TITLE, names.dashboard_path(names.dashboard_uid(service.name))),)
     return DashboardModel(
-        uid=names.slo_dashboard_uid(service.name),
+        uid=uid,
         title=names.slo_dashboard_title(service.name),
         job=names.job_name(service.name),
         tags=tuple(dict.fromkeys(["stackgen", "slo", service.name, service.team])),
@@ -71,4 +78,12 @@ def slo_dashboard(stack: Stack, service: Service) -> DashboardModel:
         links=tuple(dict.fromkeys((f"Runbook: {slo.name}", slo.alerting.runbook_url) for slo in service.slos)),
         dashboard_links=back,
         instance_variable=False,
+        label_variables=_by_variables(stack, service),
     )
+
+
+def _by_variables(stack: Stack, service: Service) -> tuple[LabelVariable, ...]:
+    """One variable per `by` label of the service's SLOs (shared by SLOs broken down by the same label)."""
+    series = f'{names.SLO_BUDGET_REMAINING_RECORD}{{{names.SLO_SERVICE_LABEL}="{service.name}"}}'
+    labels = dict.fromkeys(label for group in stack.slos_of(service) for label in group.by)
+    return tuple(LabelVariable(by_variable(label), label, series) for label in labels)

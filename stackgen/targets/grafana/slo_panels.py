@@ -8,6 +8,8 @@ slo_dashboard numbers them and lays them on the grid.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from stackgen.model import names
 from stackgen.model.slo import SLOGroup
 from stackgen.resolve import Stack
@@ -31,10 +33,18 @@ def slo_dashboard_panels(stack: Stack, service: Service | str) -> list[list[Pane
     return [slo_panels(group) for group in stack.slos_of(service)]
 
 
+def by_variable(label: str) -> str:
+    """The dashboard variable of a `by` label (its own name, unless that is the datasource variable's)."""
+    return label if label != names.DATASOURCE_VARIABLE else f"{label}_value"
+
+
 def slo_panels(group: SLOGroup) -> list[PanelModel]:
     slo, flt = group.slo, group.id_filter
+    if group.by:
+        # One budget per label value: the dashboard's variable for each label picks the values shown.
+        flt = flt[:-1] + "".join(f',{label}=~"${by_variable(label)}"' for label in group.by) + "}"
     period = str(slo.period)
-    title = f"{slo.name} ({slo.objective:g}% / {period})"
+    title = f"{slo.name} ({group.objective_text}% / {period})"
     on = ", ".join(sorted(group.id_labels))
 
     def sli(window: Duration) -> str:
@@ -45,7 +55,7 @@ def slo_panels(group: SLOGroup) -> list[PanelModel]:
 
     panels = [
         _panel(f"{title}: SLI over the period", "stat", "percentunit", [(f"1 - {sli(slo.period)}", "SLI")],
-               f"Share of good events over the last {period}; the objective is {slo.objective:g}%.",
+               f"Share of good events over the last {period}; the objective is {group.objective_text}%.",
                thresholds=((0.0, "red"), (float(group.objective_literal), "green"))),
         _panel(f"{title}: error budget remaining", "gauge", "percentunit",
                [(f"{names.SLO_BUDGET_REMAINING_RECORD}{flt}", "remaining")],
@@ -64,6 +74,11 @@ def slo_panels(group: SLOGroup) -> list[PanelModel]:
             f"{title}: {tier.tier} tier ({tier.alert})", "timeseries", "none", exprs,
             f"Each window's burn rate as a fraction of its factor: {tier.alert} ({tier.severity}) fires when "
             "both windows of a pair are above 1.", thresholds=((0.0, "green"), (1.0, "red"))))
+    if group.by:
+        # One budget per label value: every series is told apart by its `by` labels in the legend.
+        values = " ".join("{{" + label + "}}" for label in group.by)
+        panels = [replace(p, queries=tuple(replace(q, legend=f"{q.legend} {values}") for q in p.queries))
+                  for p in panels]
     return panels
 
 

@@ -6,19 +6,33 @@ from typing import Any
 
 from stackgen.model import names
 from stackgen.model.deploy import environment_alerts
-from stackgen.model.promql import alert_expr, alert_labels
+from stackgen.model.promql import alert_labels, service_alert_expr
 from stackgen.spec.alerts import Alert
 from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
+from stackgen.spec.recording import RecordingRule
 from stackgen.spec.service import Service
 
 
 def alert_groups(spec: Spec, service: Service, env: Environment | None = None) -> list[dict[str, Any]]:
-    """The service's alert group (none without alerts), with `env`'s threshold overrides applied."""
-    if not service.alerts:
-        return []
-    return [{"name": names.alert_group(service.name),
-             "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)]}]
+    """The service's alert group and recording group (each only when it has rules), with `env`'s threshold
+    overrides applied. Prometheus evaluates groups independently, so order is no dependency; the alert group
+    stays first, where the environment overlays' patches and existing readers find it."""
+    groups = []
+    if service.alerts:
+        groups.append({"name": names.alert_group(service.name),
+                       "rules": [alert_rule(service, a, spec) for a in environment_alerts(service, env)]})
+    if service.recording_rules:
+        groups.append({"name": names.recording_group(service.name),
+                       "rules": [recording_rule(r) for r in service.recording_rules]})
+    return groups
+
+
+def recording_rule(rule: RecordingRule) -> dict[str, Any]:
+    out: dict[str, Any] = {"record": rule.record, "expr": rule.expr}
+    if rule.rule_labels:
+        out["labels"] = dict(rule.rule_labels)
+    return out
 
 
 def alert_annotations(alert: Alert, service: Service, spec: Spec) -> dict[str, str]:
@@ -35,7 +49,7 @@ def alert_annotations(alert: Alert, service: Service, spec: Spec) -> dict[str, s
 def alert_rule(service: Service, alert: Alert, spec: Spec) -> dict[str, Any]:
     rule: dict[str, Any] = {
         "alert": alert.name,
-        "expr": alert_expr(alert, names.job_name(service.name)),
+        "expr": service_alert_expr(service, alert),
         "labels": alert_labels(service, alert),
         "annotations": alert_annotations(alert, service, spec),
     }

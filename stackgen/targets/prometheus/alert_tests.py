@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stackgen.model import names
-from stackgen.model.promql import alert_labels, number
+from stackgen.model.promql import COUNTED_TYPES, alert_labels, number, result_labels
 from stackgen.output.artifact import Artifact
 from stackgen.output.quoting import promql_string
 from stackgen.output.serialize import yaml_artifact
@@ -23,9 +23,13 @@ from stackgen.parsers.gotemplate import render as render_template
 from stackgen.parsers.regex import example
 from stackgen.resolve import Stack
 from stackgen.spec.alerts import (
+    AbsentAlert,
     Alert,
     ErrorRatioAlert,
+    GaugeRatioAlert,
     LatencyQuantileAlert,
+    PredictLinearAlert,
+    RateThresholdAlert,
     RawAlert,
     Selector,
     TargetDownAlert,
@@ -92,6 +96,14 @@ def alert_cases(spec: Spec, service: Service, alert: Alert, step: Duration) -> l
             return _latency(spec, service, alert, step)
         case ThresholdAlert():
             return _threshold(spec, service, alert, step)
+        case AbsentAlert():
+            return _absent(spec, service, alert, step)
+        case RateThresholdAlert():
+            return _rate_threshold(spec, service, alert, step)
+        case PredictLinearAlert():
+            return _predict_linear(spec, service, alert, step)
+        case GaugeRatioAlert():
+            return _gauge_ratio(spec, service, alert, step)
         case TargetDownAlert():
             return _target_down(spec, service, alert, step)
         case WatchdogAlert():
@@ -207,6 +219,19 @@ def _series_labels(service: Service, metric: Metric, require: list[Matcher],
     return labels
 
 
+def _traffic(min_rate: float | None, window: int, step: Duration) -> tuple[float, float | None]:
+    """Events per step for a firing scenario, and for a sparse one (None without min_rate).
+
+    Until the window is full, rate() divides the increase since the first sample by the whole window
+    (a counter starting at 0 is not extrapolated), so after one step it sees 1/window of the true rate:
+    busy traffic is twice min_rate even then. Sparse traffic is just under min_rate once the window is full.
+    """
+    if min_rate is None:
+        return COUNT_PER_STEP, None
+    return (max(COUNT_PER_STEP, round(2 * min_rate * step.seconds * window, 6)),
+            round(min_rate * step.seconds * JUST_BELOW, 6))
+
+
 def _metric(service: Service, selector: Selector) -> Metric:
     metric = service.metric(selector.metric)
     assert metric is not None, "resolve checked the contract"
@@ -219,8 +244,10 @@ def _error_ratio(spec: Spec, service: Service, alert: ErrorRatioAlert, step: Dur
     bad_metric, total_metric = _metric(service, alert.bad), _metric(service, alert.total)
     bad_labels = _series_labels(service, bad_metric, [*alert.bad.matchers, *alert.total.matchers])
     same_metric = alert.bad.metric == alert.total.metric
+    # Only bad's own matchers tell a bad series from a good one; those total shares hold for both.
+    distinct = [m for m in alert.bad.matchers if m not in alert.total.matchers]
     good_labels = _series_labels(service, total_metric, list(alert.total.matchers),
-                                 list(alert.bad.matchers) if same_metric else None)
+                                 distinct if same_metric else None)
     for label in alert.by:  # both series must fall in the same aggregation group
         good_labels[label] = bad_labels[label]
     result = {k: bad_labels[k] for k in ["job", *alert.by]}
@@ -229,14 +256,16 @@ def _error_ratio(spec: Spec, service: Service, alert: ErrorRatioAlert, step: Dur
     fire_ratio = min(alert.threshold * JUST_PAST, (alert.threshold + 1) / 2)
     silent_ratio = alert.threshold * JUST_BELOW
 
-    def scenario(ratio: float, active: int, quiet: int) -> Scenario:
-        bad = COUNT_PER_STEP * ratio
+    busy, sparse = _traffic(alert.min_rate, window, step)
+
+    def scenario(ratio: float, active: int, quiet: int, per_step: float = busy) -> Scenario:
+        bad = per_step * ratio
         s = Scenario(step)
         s.series.append({"series": _series_name(alert.bad.metric, bad_labels),
                          "values": _counter([(bad, active), (0.0, quiet)] if quiet else [(bad, active)])})
-        rest = COUNT_PER_STEP - bad if same_metric else COUNT_PER_STEP
+        rest = per_step - bad if same_metric else per_step
         s.series.append({"series": _series_name(alert.total.metric, good_labels),
-                         "values": _counter([(rest, active), (COUNT_PER_STEP, quiet)] if quiet else [(rest, active)])})
+                         "values": _counter([(rest, active), (per_step, quiet)] if quiet else [(rest, active)])})
         return s
 
     fire_at = 1 + pending + 1  # first rate needs two samples; then `for`; then one step of margin
@@ -250,7 +279,12 @@ def _error_ratio(spec: Spec, service: Service, alert: ErrorRatioAlert, step: Dur
     resolves = scenario(fire_ratio, clear_at, window + 4)
     resolves.checks = [(fire_at, [_expected(spec, service, alert, result, fire_ratio)]),
                        (clear_at + window + 2, [])]
-    return [fires.case(alert.name), silent.case(alert.name), resolves.case(alert.name)]
+    cases = [fires.case(alert.name), silent.case(alert.name), resolves.case(alert.name)]
+    if sparse is not None:  # the firing ratio, on too little traffic: min_rate keeps it silent
+        quiet = scenario(fire_ratio, fire_at + window + 2, 0, sparse)
+        quiet.checks = [(fire_at, []), (fire_at + window, [])]
+        cases.append(quiet.case(alert.name))
+    return cases
 
 
 def _latency(spec: Spec, service: Service, alert: LatencyQuantileAlert, step: Duration) -> list[dict[str, Any]]:
@@ -267,24 +301,29 @@ def _latency(spec: Spec, service: Service, alert: LatencyQuantileAlert, step: Du
     labels = _series_labels(service, metric, list(alert.histogram.matchers))
     result = {k: labels[k] for k in ["job", *alert.by]}
 
-    def cumulative(bound: float, fire: bool) -> float:
-        if fire:
-            return 0.0 if bound < t else (COUNT_PER_STEP * below_fraction if bound == t else COUNT_PER_STEP)
-        return 0.0 if bound < t else COUNT_PER_STEP
+    window = _steps(alert.window, step)
+    busy, sparse = _traffic(alert.min_rate, window, step)
 
-    def scenario(first_fire: bool, first_steps: int, second_steps: int) -> Scenario:
+    def cumulative(bound: float, fire: bool, per_step: float) -> float:
+        if fire:
+            return 0.0 if bound < t else (per_step * below_fraction if bound == t else per_step)
+        return 0.0 if bound < t else per_step
+
+    def scenario(first_fire: bool, first_steps: int, second_steps: int, per_step: float = busy) -> Scenario:
         s = Scenario(step)
         # Only the buckets around the threshold shape the quantile; the others would repeat 0 or N.
         for bound in [b for b in buckets if lower <= b <= upper] + [math.inf]:
             le = "+Inf" if bound == math.inf else number(bound)
-            segments = [(cumulative(bound, first_fire), first_steps)]
+            segments = [(cumulative(bound, first_fire, per_step), first_steps)]
             if second_steps:
-                segments.append((cumulative(bound, not first_fire), second_steps))
+                segments.append((cumulative(bound, not first_fire, per_step), second_steps))
             s.series.append({"series": _series_name(f"{metric.name}_bucket", {**labels, "le": le}),
                              "values": _counter(segments)})
+        if alert.min_rate is not None:  # the guard reads the observation count, which is the +Inf bucket
+            s.series.append({"series": _series_name(f"{metric.name}_count", labels),
+                             "values": _counter([(per_step, first_steps + second_steps)])})
         return s
 
-    window = _steps(alert.window, step)
     pending = _steps(alert.for_, step)
     fire_at = 1 + pending + 1
     fires = scenario(True, fire_at + 2, 0)
@@ -297,7 +336,12 @@ def _latency(spec: Spec, service: Service, alert: LatencyQuantileAlert, step: Du
     resolves.checks = [(fire_at, [_expected(spec, service, alert, result, fire_value)]),
                        (clear_at + window + 2, [])]
     assert silent_value < t < fire_value
-    return [fires.case(alert.name), silent.case(alert.name), resolves.case(alert.name)]
+    cases = [fires.case(alert.name), silent.case(alert.name), resolves.case(alert.name)]
+    if sparse is not None:  # the firing quantile, on too little traffic: min_rate keeps it silent
+        quiet = scenario(True, fire_at + window + 2, 0, sparse)
+        quiet.checks = [(fire_at, []), (fire_at + window, [])]
+        cases.append(quiet.case(alert.name))
+    return cases
 
 
 def _threshold(spec: Spec, service: Service, alert: ThresholdAlert, step: Duration) -> list[dict[str, Any]]:
@@ -336,7 +380,11 @@ def gauge_range(metric: str) -> tuple[float, float]:
 def _gauge_values(metric: str, op: str, t: float) -> tuple[float, float]:
     """A value just past the threshold and one just short of it, both inside the gauge's range (a
     ratio at 1.045 or a utilization at 104.5% is data the gauge can never report)."""
-    low, high = gauge_range(metric)
+    return _values_in(op, t, *gauge_range(metric))
+
+
+def _values_in(op: str, t: float, low: float, high: float) -> tuple[float, float]:
+    """A value just past `t` in the direction of `op` and one just short of it, both within [low, high]."""
     upward = op in (">", ">=")
     if t == 0:
         fire_value, silent_value = (1.0, -1.0) if upward else (-1.0, 1.0)
@@ -375,4 +423,135 @@ def _target_down(spec: Spec, service: Service, alert: TargetDownAlert, step: Dur
                    "values": f"1x{horizon}"}], [(fire_at, [vanished])]),
         scenario([{"series": up, "values": f"1x{horizon}"}], [(fire_at, [])]),
         scenario([{"series": up, "values": f"0x{fire_at} 1x4"}], [(fire_at, [down]), (fire_at + 2, [])]),
+    ]
+
+
+def _absent(spec: Spec, service: Service, alert: AbsentAlert, step: Duration) -> list[dict[str, Any]]:
+    metric = _metric(service, alert.series)
+    name = f"{metric.name}_count" if metric.type in COUNTED_TYPES else metric.name
+    labels = _series_labels(service, metric, list(alert.series.matchers))
+    present = _series_name(name, labels)
+    result = {k: labels[k] for k in result_labels(alert, labels["job"])}
+    pending = _steps(alert.for_, step)
+    window = _steps(alert.window, step) if alert.window else 0
+    fire_at = pending + 1
+    horizon = fire_at + window + 2
+    gone = _expected(spec, service, alert, result, 1.0)
+
+    def scenario(series: list[dict[str, str]], checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+        return Scenario(step, series, checks).case(alert.name)
+
+    # Only another job exports the metric: the series the alert watches has no sample at all.
+    elsewhere = {"series": _series_name(name, {**labels, "job": "some-other-job"}), "values": f"1x{horizon}"}
+    appears_at = fire_at + 1
+    # Exported, then gone (a stale marker, as a scrape writes when a series vanishes): silent while the
+    # window still holds a sample, firing once it has held none for `for`.
+    last = 2
+    return [
+        scenario([elsewhere], ([(pending - 1, [])] if pending else []) + [(fire_at, [gone])]),
+        scenario([{"series": present, "values": f"1x{horizon}"}], [(fire_at, []), (fire_at + window, [])]),
+        # Missing, then exported: the alert resolves as soon as a sample is there.
+        scenario([elsewhere, {"series": present, "values": f"_x{appears_at} 1x4"}],
+                 [(fire_at, [gone]), (appears_at + 1, [])]),
+        scenario([elsewhere, {"series": present, "values": f"1x{last} stale"}],
+                 [(last + window - 1, []), (last + window + pending + 2, [gone])]),
+    ]
+
+
+def _rate_threshold(spec: Spec, service: Service, alert: RateThresholdAlert, step: Duration) -> list[dict[str, Any]]:
+    metric = _metric(service, alert.counter)
+    labels = _series_labels(service, metric, list(alert.counter.matchers))
+    result = {k: labels[k] for k in ["job", *alert.by]}
+    series = _series_name(metric.name, labels)
+    fire_rate, silent_rate = _values_in(alert.op, alert.threshold, 0.0, math.inf)
+    per_step = {rate: round(rate * step.seconds, 6) for rate in (fire_rate, silent_rate)}
+    window = _steps(alert.window, step)
+    pending = _steps(alert.for_, step)
+    # rate() sees a fraction of the true rate until its window is full (see _traffic), which could fire a
+    # `<` alert early: every check comes after the window has filled.
+    fire_at = window + pending + 1
+    expected = _expected(spec, service, alert, result, fire_rate)
+
+    def scenario(segments: list[tuple[float, int]], checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+        return Scenario(step, [{"series": series, "values": _counter(segments)}], checks).case(alert.name)
+
+    clear_at = fire_at + 1
+    return [
+        scenario([(per_step[fire_rate], fire_at + 2)], [(fire_at, [expected])]),
+        scenario([(per_step[silent_rate], fire_at + window + 2)], [(window + 1, []), (fire_at, []), (fire_at + window, [])]),
+        scenario([(per_step[fire_rate], clear_at), (per_step[silent_rate], window + 4)],
+                 [(fire_at, [expected]), (clear_at + window + 2, [])]),
+    ]
+
+
+def _linear(start: float, slope: float, steps: int) -> str:
+    """Expanding notation for a gauge moving by `slope` per step."""
+    sign = "+" if slope >= 0 else "-"
+    return f"{number(start)}{sign}{number(abs(slope))}x{steps}"
+
+
+def _predict_linear(spec: Spec, service: Service, alert: PredictLinearAlert, step: Duration) -> list[dict[str, Any]]:
+    metric = _metric(service, alert.gauge)
+    labels = _series_labels(service, metric, list(alert.gauge.matchers))
+    series = _series_name(metric.name, labels)
+    ahead = alert.horizon / step  # the horizon in steps
+    scale = abs(alert.threshold) or COUNT_PER_STEP  # a limit of 0 (free bytes) still gets believable data
+    toward = 1.0 if alert.op == ">" else -1.0
+    # Start 90% of the way short of the limit, moving so fast that it would be passed 10% before the
+    # horizon ends: the prediction is past the limit from the first fit while the value stays short of it.
+    start = round(alert.threshold - toward * 0.9 * scale, 9)
+    slope = round(toward * scale / ahead, 9)
+    pending = _steps(alert.for_, step)
+    window = _steps(alert.window, step)
+    fire_at = 1 + pending + 1  # the first fit needs two samples; then `for`; then one step of margin
+    predicted = round(start + slope * (fire_at + ahead), 9)
+    expected = _expected(spec, service, alert, labels, predicted)
+
+    def scenario(values: str, checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+        return Scenario(step, [{"series": series, "values": values}], checks).case(alert.name)
+
+    clear_at = fire_at + 1
+    return [
+        scenario(_linear(start, slope, fire_at + 2), ([(pending, [])] if pending else []) + [(fire_at, [expected])]),
+        # Short of the limit and flat: nothing to predict.
+        scenario(f"{number(start)}x{fire_at + window + 2}", [(fire_at, []), (fire_at + window, [])]),
+        # The growth stops and the value falls back: once the window holds only the flat part, it resolves.
+        scenario(f"{_linear(start, slope, clear_at)} {number(start)}x{window + 4}",
+                 [(fire_at, [expected]), (clear_at + window + 2, [])]),
+    ]
+
+
+def _gauge_ratio(spec: Spec, service: Service, alert: GaugeRatioAlert, step: Duration) -> list[dict[str, Any]]:
+    num_metric, den_metric = _metric(service, alert.numerator), _metric(service, alert.denominator)
+    same_metric = num_metric.name == den_metric.name
+    # One metric split by a label (used/total): each side's series must escape the other's matchers.
+    num_only = [m for m in alert.numerator.matchers if m not in alert.denominator.matchers]
+    den_only = [m for m in alert.denominator.matchers if m not in alert.numerator.matchers]
+    if same_metric and not (num_only and den_only):
+        raise ValueError(f"alert {alert.name!r}: numerator and denominator select overlapping series of "
+                         f"{num_metric.name!r}; give each its own matcher, or use kind 'raw' with tests")
+    num_labels = _series_labels(service, num_metric, list(alert.numerator.matchers), den_only if same_metric else None)
+    den_labels = _series_labels(service, den_metric, list(alert.denominator.matchers), num_only if same_metric else None)
+    for label in alert.by:  # both sides must fall in the same group
+        den_labels[label] = num_labels[label]
+    result = {k: num_labels[k] for k in result_labels(alert, num_labels["job"])}
+    low = 0.0 if min(gauge_range(num_metric.name)[0], gauge_range(den_metric.name)[0]) >= 0 else -math.inf
+    fire_ratio, silent_ratio = _values_in(alert.op, alert.threshold, low, math.inf)
+    pending = _steps(alert.for_, step)
+    fire_at = pending + 1
+    horizon = fire_at + 2
+    expected = _expected(spec, service, alert, result, fire_ratio)
+    num, den = _series_name(num_metric.name, num_labels), _series_name(den_metric.name, den_labels)
+
+    def part(ratio: float) -> str:
+        return number(round(COUNT_PER_STEP * ratio, 9))
+
+    def scenario(values: str, checks: list[tuple[int, list[dict[str, Any]]]]) -> dict[str, Any]:
+        series = [{"series": num, "values": values}, {"series": den, "values": f"{number(COUNT_PER_STEP)}x{horizon + 4}"}]
+        return Scenario(step, series, checks).case(alert.name)
+
+    return [
+        scenario(f"{part(fire_ratio)}x{horizon}", ([(pending - 1, [])] if pending else []) + [(fire_at, [expected])]),
+        scenario(f"{part(silent_ratio)}x{horizon}", [(fire_at, [])]),
+        scenario(f"{part(fire_ratio)}x{fire_at} {part(silent_ratio)}x4", [(fire_at, [expected]), (fire_at + 2, [])]),
     ]

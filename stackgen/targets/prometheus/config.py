@@ -9,6 +9,7 @@ from stackgen.output.artifact import Artifact
 from stackgen.output.serialize import yaml_artifact
 from stackgen.resolve import Stack
 from stackgen.spec.models import Spec
+from stackgen.spec.scrape import RelabelRule, Scrape
 from stackgen.targets.prometheus.rules import rule_files
 
 
@@ -39,6 +40,9 @@ def server_config(spec: Spec, host_of: dict[str, str] | None = None) -> dict[str
         }
         if service.scrape_interval:
             job["scrape_interval"] = str(service.scrape_interval)
+        job |= scrape_settings(service.scrape)
+        if service.scrape.labels:
+            job["static_configs"][0]["labels"] |= dict(service.scrape.labels)
         scrape.append(job)
     config: dict[str, Any] = {
         "global": {
@@ -53,3 +57,30 @@ def server_config(spec: Spec, host_of: dict[str, str] | None = None) -> dict[str
     if prom.external_labels:
         config["global"]["external_labels"] = dict(prom.external_labels)
     return config
+
+
+def scrape_settings(scrape: Scrape) -> dict[str, Any]:
+    """The job's keys beyond target and path; only what the spec sets, so a plain job stays plain."""
+    out: dict[str, Any] = {}
+    if scrape.timeout is not None:
+        out["scrape_timeout"] = str(scrape.timeout)
+    if scrape.scheme != "http":
+        out["scheme"] = scrape.scheme
+    if scrape.tls is not None:
+        out["tls_config"] = scrape.tls.model_dump(exclude_none=True)
+    if scrape.basic_auth is not None:
+        out["basic_auth"] = {"username": scrape.basic_auth.username, "password_file": scrape.basic_auth.password.file}
+    if scrape.authorization is not None:
+        out["authorization"] = {"type": scrape.authorization.type,
+                                "credentials_file": scrape.authorization.credentials.file}
+    if scrape.relabel_configs:
+        out["relabel_configs"] = [relabel(rule) for rule in scrape.relabel_configs]
+    if scrape.metric_relabel_configs:
+        out["metric_relabel_configs"] = [relabel(rule) for rule in scrape.metric_relabel_configs]
+    return out
+
+
+def relabel(rule: RelabelRule) -> dict[str, Any]:
+    """A relabel_config as Prometheus reads it: the action and the fields the spec set (the rest keep
+    Prometheus' defaults)."""
+    return rule.model_dump(exclude_none=True) | {"action": rule.action}

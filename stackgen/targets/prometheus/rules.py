@@ -29,12 +29,12 @@ def render(stack: Stack) -> list[Artifact]:
 def rule_file_groups(stack: Stack, service: Service, env: Environment | None = None) -> dict[str, list[dict[str, Any]]]:
     """Every rule file of the service (generated/ path -> its groups), files without rules left out.
 
-    `env` applies an environment's alert threshold overrides (the Kubernetes overlays); None gives
-    exactly what the rule files hold.
+    `env` applies an environment's alert and SLO objective overrides (the Kubernetes overlays); None
+    gives exactly what the rule files hold.
     """
     groups_of = {
         names.alert_rules_file(service.name): lambda: alert_groups(stack.spec, service, env),
-        names.slo_rules_file(service.name): lambda: slo_rules(stack.slos_of(service))["groups"],
+        names.slo_rules_file(service.name): lambda: slo_rules(stack.slos_of(service, env.name if env else None))["groups"],
     }
     return {path: groups_of[path]() for path in names.rule_files(service)}
 
