@@ -78,8 +78,9 @@ def test_check_prints_the_diff_of_a_hand_edit(tmp_path: Path):
     assert _stackgen("render", cwd=work).returncode == 0
     rules = work / "generated/prometheus/rules/fugatto-audio-lab-alerts.yml"
     text = rules.read_text()
-    assert text.count("      > 0.05\n    for: 2m\n") == 1
-    rules.write_text(text.replace("      > 0.05\n    for: 2m\n", "      > 0.5\n\x1b[2J    for: 2m\n"))
+    edited = "      > 0.05\n      and\n"  # HighErrorRate's threshold, followed by its minimum-traffic guard
+    assert text.count(edited) == 2 and text.index(edited) < text.index("ModelGenerationFailures")
+    rules.write_text(text.replace(edited, "      > 0.5\n\x1b[2J      and\n", 1))
     file = "generated/prometheus/rules/fugatto-audio-lab-alerts.yml"
 
     result = _stackgen("check", cwd=work)
@@ -90,7 +91,7 @@ def test_check_prints_the_diff_of_a_hand_edit(tmp_path: Path):
     assert lines[start + 3].startswith("    @@ ")
     hunk = lines[start + 4:start + 12]
     assert "    -      > 0.5" in hunk and "    +      > 0.05" in hunk
-    assert "    -\\x1b[2J    for: 2m" in hunk  # a terminal escape in the edited file is shown, not obeyed
+    assert "    -\\x1b[2J      and" in hunk  # a terminal escape in the edited file is shown, not obeyed
     assert lines[-1] == "check failed: 1 problem(s)"
 
     github = _stackgen("check", "--format", "github", cwd=work)
