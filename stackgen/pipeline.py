@@ -104,11 +104,16 @@ LINT_RULES: Registry[LintRule] = Registry("stackgen.lint", (
     "promql_rules",
     "alert_meta",
     "routing",
+    "route_tree",
+    "rule_hygiene",
     "consistency",
     "openapi",
     "cardinality",
     "limits",
     "slo_ceilings",
+    "quantile_thresholds",
+    "vector_matching",
+    "slo_traffic",
 ), LintRule)
 
 
@@ -142,6 +147,7 @@ def lint(stack: Stack, artifacts: list[Artifact], spec_dir: Path, out_name: str 
     files are named in findings; `live` is a /metrics URL compared with `live_service`'s contract
     (the only service when None). Raises ValueError for an unknown or ambiguous `live_service`.
     """
+    from stackgen.lint import ignore
     from stackgen.lint import live as live_rules
     from stackgen.lint.context import Context
 
@@ -151,6 +157,10 @@ def lint(stack: Stack, artifacts: list[Artifact], spec_dir: Path, out_name: str 
         findings.extend(rule.check(ctx))
     if live is not None:
         findings.extend(live_rules.check(ctx, live, live_target(stack, live_service)))
+    if stack.positions is not None:  # `# stackgen: ignore[rule-id]` comments in the spec
+        known = ignore.known_rules([*LINT_RULES.modules(), live_rules])
+        unchecked = frozenset() if live is not None else ignore.known_rules([live_rules]) - ignore.known_rules([])
+        findings = ignore.apply(findings, stack.positions.file, stack.positions.text, known, unchecked)
     return sorted(set(findings), key=Diagnostic.severity_first)
 
 

@@ -1,13 +1,13 @@
 """The Alertmanager tree is consistent: receivers used and defined, inhibitions compare real labels.
 
-Rule ids: route-unknown-receiver, receiver-unused, inhibit-equal-missing, inhibit-no-match.
+Rule ids: route-unknown-receiver, receiver-unused, inhibit-equal-missing, inhibit-no-match, inhibit-cycle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from stackgen.diagnostics import WARNING, Diagnostic
+from stackgen.diagnostics import ERROR, WARNING, Diagnostic
 from stackgen.lint.context import Context, Expr
 from stackgen.model.routing import walk_routes
 from stackgen.spec.load import Path_
@@ -32,6 +32,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                               f"receiver {receiver.name!r} is not used by any route",
                               "route alerts to it (alertmanager.route.routes[].receiver) or delete it")
     yield from _inhibitions(ctx)
+    yield from _cycles(ctx)
 
 
 def _inhibitions(ctx: Context) -> Iterator[Diagnostic]:
@@ -70,3 +71,43 @@ def _inhibitions(ctx: Context) -> Iterator[Diagnostic]:
 def _matches(e: Expr, matchers) -> bool:
     labels = {**e.rule.get("labels", {}), "alertname": e.rule["alert"]}
     return all(m.matches(labels.get(m.label, "")) for m in matchers)
+
+
+def _cycles(ctx: Context) -> Iterator[Diagnostic]:
+    """Alerts that silence each other through inhibitions: when all of them fire, all are silenced and nobody
+    is notified. An alert matching both sides of one rule is not silenced by another such alert
+    (Alertmanager's own exception), so one rule alone makes no cycle."""
+    alerts = [e for e in ctx.exprs if e.kind == "alert"]
+    edges: dict[int, list[tuple[int, int]]] = {}  # alert index -> (silenced alert index, rule index)
+    for r, inhibit in enumerate(ctx.spec.alertmanager.inhibit_rules):
+        sources = {a for a, e in enumerate(alerts) if _matches(e, inhibit.source_matchers)}
+        targets = {a for a, e in enumerate(alerts) if _matches(e, inhibit.target_matchers)}
+        for a in sorted(sources):
+            edges.setdefault(a, []).extend((b, r) for b in sorted(targets) if b != a
+                                           and not (a in targets and b in sources))
+    reported: set[frozenset[int]] = set()
+    for start in sorted(edges):
+        cycle = _path_back(edges, start)
+        if cycle is None or (rules := frozenset(r for _, _, r in cycle)) in reported or len(rules) < 2:
+            continue
+        reported.add(rules)
+        steps = "; ".join(f"{alerts[a].rule['alert']} silences {alerts[b].rule['alert']} (inhibit_rules[{r}])"
+                          for a, b, r in cycle)
+        yield ctx.finding("inhibit-cycle", ("alertmanager", "inhibit_rules", min(rules)),
+                          f"inhibitions form a cycle: {steps}; when all fire, all are silenced and nobody is notified",
+                          "drop one direction: inhibit the less severe alert by the more severe one only", ERROR)
+
+
+def _path_back(edges: dict[int, list[tuple[int, int]]], start: int) -> list[tuple[int, int, int]] | None:
+    """The shortest chain of (silencer, silenced, rule) from `start` back to itself, if any."""
+    queue: list[tuple[int, list[tuple[int, int, int]]]] = [(start, [])]
+    seen = {start}
+    while queue:
+        node, chain = queue.pop(0)
+        for nxt, r in edges.get(node, []):
+            if nxt == start:
+                return [*chain, (node, nxt, r)]
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append((nxt, [*chain, (node, nxt, r)]))
+    return None

@@ -29,6 +29,20 @@ def matching_children(route: RootRoute | Route, labels: dict[str, str]) -> Itera
                 return
 
 
+def entered_routes(root: RootRoute, labels: dict[str, str]) -> set[tuple[int, ...]]:
+    """Positions (child indexes from the root) of every route an alert with `labels` enters, the root's `()`
+    included: what the review and lint call reached."""
+    out: set[tuple[int, ...]] = {()}
+
+    def visit(route: Route | RootRoute, at: tuple[int, ...]) -> None:
+        for i, child in matching_children(route, labels):
+            out.add((*at, i))
+            visit(child, (*at, i))
+
+    visit(root, ())
+    return out
+
+
 def receivers_for(root: RootRoute, labels: dict[str, str]) -> list[str]:
     """Receivers in the order Alertmanager notifies them (depth first, honouring `continue`)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from stackgen.model.routing import matching_children
+from stackgen.model.routing import entered_routes
 from stackgen.resolve import Stack
 from stackgen.review.report import ADDED, CHANGED, REMOVED, WARNING, Change, Entry, difference, field_changes, listed
 from stackgen.review.values import model_values, show
@@ -73,26 +73,13 @@ def _tree(root: RootRoute) -> dict[str, tuple[Route | RootRoute, tuple[int, ...]
     return out
 
 
-def _entered(root: RootRoute, labels: dict[str, str]) -> set[tuple[int, ...]]:
-    """Positions of every route an alert with these labels enters, the root's `()` included."""
-    out: set[tuple[int, ...]] = {()}
-
-    def visit(route: Route | RootRoute, at: tuple[int, ...]) -> None:
-        for i, child in matching_children(route, labels):
-            out.add((*at, i))
-            visit(child, (*at, i))
-
-    visit(root, ())
-    return out
-
-
 def _unreached(stack: Stack, found: dict[tuple[str, str], Case]) -> tuple[set[str], set[str]]:
     """(routes, receivers) that no label set of the spec reaches."""
     root = stack.spec.alertmanager.route
     entered: set[tuple[int, ...]] = set()
     reached: set[str] = set()
     for case in found.values():
-        entered |= _entered(root, case["labels"])
+        entered |= entered_routes(root, case["labels"])
         reached |= set(case["receivers"])
     routes = {name for name, (_, at) in _tree(root).items() if at not in entered}
     receivers = {r.name for r in stack.spec.alertmanager.receivers if r.name not in reached}

@@ -220,6 +220,9 @@ class SLO(StrictModel):
         None, description="the SLO rule group's own evaluation interval (default: Prometheus' global one); "
         "e.g. 1m, so 30d ratios are not recomputed every 15s. At most 1m: alerts read these records, and a "
         "record older than Prometheus' 5m lookback is gone")
+    expected_rps: float | None = Field(None, gt=0, description=(
+        "the SLI's usual traffic in events per second; `stackgen lint` warns when the error budget of the shortest "
+        "alert window is less than one event at this rate (one failure then looks like a burn)"))
     alerting: SLOAlerting
 
     @field_validator("period")
