@@ -16,7 +16,9 @@ import typer
 if TYPE_CHECKING:
     from stackgen.diagnostics import Diagnostic
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# rich_markup_mode=None: plain click help and usage errors. Rich's help costs more than the rest of
+# `stackgen --help` together (typer imports rich, markdown-it and pygments for it; bench/results/check.md).
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Generate and prove a monitoring stack from one typed spec.")
 
 SpecOption = Annotated[Path, typer.Option("--spec", "-s", help="the stack spec")]
@@ -129,11 +131,15 @@ def render(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generat
 
 
 @app.command()
-def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"), fmt: FormatOption = Format.text) -> None:
+def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"), fmt: FormatOption = Format.text,
+          no_cache: Annotated[bool, typer.Option("--no-cache", help="run every validator, even one that passed on "
+                                                 "the same files and tools (kept in .stackgen-cache/ beside --out)")] = False,
+          ) -> None:
     """Fail unless --out matches a fresh render and every validator accepts it."""
     import tempfile
     from dataclasses import replace
 
+    from stackgen.checks.cache import cache_file
     from stackgen.diagnostics import Diagnostic, one_line
     from stackgen.output.write import OutputError, drift, drift_diffs, write_tree
     from stackgen.parsers.credentials import redact
@@ -150,7 +156,8 @@ def check(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generate
     with tempfile.TemporaryDirectory(prefix="stackgen-check-") as tmp:
         root = Path(tmp) / "generated"
         write_tree(root, artifacts)
-        invalid = [replace(finding, file=f"{out}/{finding.file}") for finding in validate(root, stack)]
+        cache = None if no_cache else cache_file(out)
+        invalid = [replace(finding, file=f"{out}/{finding.file}") for finding in validate(root, stack, cache)]
     problems = drifted + invalid
     if problems:
         # The diff quotes files on disk, which a hand edit may have given a credential: masked, as in every message.
@@ -258,6 +265,20 @@ def explain_slo(spec: SpecOption = Path("stack.yaml"), fmt: FormatOption = Forma
     typer.echo(explain(_load(spec, fmt).slos), nl=False)
 
 
+@explain_app.command("capacity")
+def explain_capacity(spec: SpecOption = Path("stack.yaml"), fmt: FormatOption = Format.text) -> None:
+    """Per service and for the stack: active series, samples/s, rule series, head memory; the replicas and
+    shards it needs (docs/scale.md). --format applies to an invalid spec only."""
+    from stackgen.model.capacity import explain
+    from stackgen.targets.prometheus.slo_rules import meta_records, sli_records
+
+    stack = _load(spec, fmt)
+    records: dict[str, int] = {}
+    for group in stack.slos:  # the SLO recording rules the stack renders, one series each per job
+        records[group.service.name] = records.get(group.service.name, 0) + len(sli_records(group)) + len(meta_records(group))
+    typer.echo(explain(stack.spec, records), nl=False)
+
+
 import_app = typer.Typer(no_args_is_help=True, help="Turn other tools' SLO specs into stack.yaml fragments.")
 app.add_typer(import_app, name="import")
 
@@ -340,15 +361,20 @@ def _runtime(choice: str) -> str:
 @app.command()
 def up(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"),
        runtime: Annotated[str, typer.Option(help="auto, native or compose")] = "auto",
-       profile: Annotated[str, typer.Option(help="production timings, or drill (compressed; see docs)")] = "production",
+       profile: Annotated[str, typer.Option(
+           help="production timings, drill (compressed; see docs), or ha (drill timings; 2 Prometheus, 3 Alertmanagers, "
+                "VictoriaMetrics)")] = "production",
        run_dir: RunDirOption = DEFAULT_RUN_DIR,
        keep_data: Annotated[bool, typer.Option(
            "--keep-data", help="keep the previous run's Prometheus and Alertmanager data (default: empty)")] = False) -> None:
     """Start the stack locally: compose when a Docker engine is reachable, else native processes."""
     from stackgen.runtime import compose, native
 
-    if runtime not in ("auto", "native", "compose") or profile not in ("production", "drill"):
-        raise _fail(["--runtime is auto, native or compose; --profile is production or drill"], EXIT_BAD_INPUT)
+    if runtime not in ("auto", "native", "compose") or profile not in ("production", "drill", "ha"):
+        raise _fail(["--runtime is auto, native or compose; --profile is production, drill or ha"], EXIT_BAD_INPUT)
+    if profile == "ha" and runtime == "compose":
+        raise _fail(["--profile ha runs natively only (use --runtime native)"], EXIT_BAD_INPUT)
+    runtime = "native" if profile == "ha" else runtime
     stack = _load(spec)
     chosen = _runtime(runtime)
     try:
@@ -430,7 +456,10 @@ def drill(spec: SpecOption = Path("stack.yaml"),
           timeout: Annotated[float, typer.Option(help="seconds to wait for each notification")] = 90.0,
           run_dir: RunDirOption = DEFAULT_RUN_DIR,
           thresholds: Annotated[bool, typer.Option(
-              help="hold each error ratio at, under and over its threshold (the threshold step)")] = True) -> None:
+              help="hold each error ratio at, under and over its threshold (the threshold step)")] = True,
+          chaos: Annotated[bool, typer.Option(
+              "--chaos", help="ha profile: SIGKILL a Prometheus replica and an Alertmanager peer during the drill, "
+                              "check each alert arrives exactly once, restart them (no threshold step)")] = False) -> None:
     """Inject each alert's fault into the running stack; check it reaches the predicted receiver and resolves."""
     from stackgen.runtime import drill as drills
     from stackgen.runtime import native
@@ -438,13 +467,16 @@ def drill(spec: SpecOption = Path("stack.yaml"),
 
     stack = _load(spec)
     try:
-        report = drills.run(stack, run_dir, alert or None, timeout, echo=typer.echo, thresholds=thresholds)
+        report = drills.run(stack, run_dir, alert or None, timeout, echo=typer.echo, thresholds=thresholds, chaos=chaos)
     except native.StackError as exc:
         raise _fail([f"drill: {exc}"], EXIT_CHECK_FAILED) from None
     typer.echo(drills.table(report.results, report.skipped))
     if report.thresholds:
         typer.echo("")
         typer.echo(exact.table(report.thresholds))
+    if chaos:
+        typer.echo("")
+        typer.echo(drills.chaos_table(report))
     failed = [r for r in report.results if not r.passed]
     failed_checks = [c for c in report.thresholds if not c.passed]
     if report.left_active:
@@ -452,7 +484,8 @@ def drill(spec: SpecOption = Path("stack.yaml"),
     if not report.passed:
         raise _fail([f"drill failed: {len(failed)} of {len(report.results)} alerts, {len(failed_checks)} of "
                      f"{len(report.thresholds)} threshold checks"
-                     + (", the stack did not return to quiet" if report.left_active else "")], EXIT_CHECK_FAILED)
+                     + (", the stack did not return to quiet" if report.left_active else "")
+                     + (f", {len(report.chaos_problems)} chaos problems" if report.chaos_problems else "")], EXIT_CHECK_FAILED)
     typer.echo(f"drill passed: {len(report.results)} alerts fired at their receivers and resolved"
                + (f"; {len(report.thresholds)} threshold checks" if report.thresholds else ""))
 

@@ -131,12 +131,44 @@ def render_stack(stack: Stack) -> list[Artifact]:
     return sorted(artifacts)
 
 
-def validate(root: Path, stack: Stack) -> list[Diagnostic]:
-    """Every validator's findings on the tree rendered at `root`, each naming its file relative to `root`."""
-    findings: list[Diagnostic] = []
-    for validator in VALIDATORS.modules():
-        findings.extend(validator.validate(root, stack))
-    return findings
+def validate(root: Path, stack: Stack, cache: Path | None = None) -> list[Diagnostic]:
+    """Every validator's findings on the tree rendered at `root`, each naming its file relative to `root`,
+    in registry order whatever order they finish in.
+
+    The validators are independent and mostly wait on subprocesses (promtool, amtool, kubectl, ...), so
+    they run concurrently. With `cache` (a file, checks/cache.py), a validator that passed on the same
+    files, stack, code and tools is skipped; a module with `CACHEABLE = False` (it reads outside `root`)
+    always runs.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stackgen.checks import cache as check_cache
+    from stackgen.checks import tools
+
+    validators = VALIDATORS.modules()
+    store = check_cache.Cache(cache) if cache is not None else None
+    digest = ""
+    if store is not None:
+        files = [(p.relative_to(root).as_posix(), p.read_text(encoding="utf-8", errors="surrogateescape"))
+                 for p in root.rglob("*") if p.is_file()]
+        digest = check_cache.inputs_digest(files, "\n".join([stack.spec_name, stack.out_to_spec, stack.spec.model_dump_json()]))
+
+    def run_one(validator: Validator) -> list[Diagnostic]:
+        name = validator.__name__  # type: ignore[attr-defined]  # a module
+        cacheable = store is not None and getattr(validator, "CACHEABLE", True)
+        if cacheable and store.fresh(name, digest):  # type: ignore[union-attr]
+            return []
+        with tools.recording() as used:
+            found = list(validator.validate(root, stack))
+        if cacheable:
+            store.passed(name, digest, used) if not found else store.forget(name, digest)  # type: ignore[union-attr]
+        return found
+
+    with ThreadPoolExecutor(max_workers=len(validators) or 1, thread_name_prefix="stackgen-check") as pool:
+        results = list(pool.map(run_one, validators))
+    if store is not None:
+        store.save()
+    return [finding for found in results for finding in found]
 
 
 def lint(stack: Stack, artifacts: list[Artifact], spec_dir: Path, out_name: str = "generated",

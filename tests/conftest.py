@@ -20,6 +20,18 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_check_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Every `stackgen check` of the session (in-process or a child process) shares one validator cache:
+    most check a copy of the same tree, and a validator that passed on identical files and tools is
+    skipped (stackgen/checks/cache.py; failures are never cached). Not the checkout's own cache."""
+    from stackgen.checks.cache import CACHE_ENV
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("check-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def spec_data() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "stack.yaml").read_text(encoding="utf-8"))

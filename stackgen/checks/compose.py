@@ -23,6 +23,8 @@ from stackgen.resolve import Stack
 from stackgen.spec.server import image_problem
 
 FILE = names.COMPOSE_FILE
+# references() looks outside the rendered tree (secrets/, build contexts): `stackgen check` never skips it.
+CACHEABLE = False
 
 
 def validate(root: Path, stack: Stack) -> list[Diagnostic]:

@@ -25,17 +25,25 @@ from stackgen.diagnostics import Diagnostic
 
 SCHEMAS = Path(__file__).parent / "schemas"
 # apiVersion -> kind -> vendored CRD file
-CRDS = {"keda.sh/v1alpha1": {"ScaledObject": "keda.sh_scaledobjects.yaml"}}
+CRDS = {"keda.sh/v1alpha1": {"ScaledObject": "keda.sh_scaledobjects.yaml"},
+        # prometheus-operator's CRDs are ~1.4 MB: vendored cut down to the fields stackgen emits (SOURCE.md).
+        "monitoring.coreos.com/v1": {"Prometheus": "monitoring.coreos.com_prometheuses.subset.yaml",
+                                     "Alertmanager": "monitoring.coreos.com_alertmanagers.subset.yaml"}}
 
 
 def _min_not_above_max(spec: dict[str, Any]) -> bool:
     return "minReplicaCount" not in spec or spec["minReplicaCount"] <= spec.get("maxReplicaCount", 100)
 
 
+def _external_id_needs_role(sigv4: dict[str, Any]) -> bool:
+    return "externalId" not in sigv4 or "roleArn" in sigv4
+
+
 # (kind, rule as the CRD writes it) -> the same rule in Python, applied to the object the rule sits on (spec).
 CEL_RULES = {
     ("ScaledObject", "!has(self.minReplicaCount) || self.minReplicaCount <= (has(self.maxReplicaCount) "
                      "? self.maxReplicaCount : 100)"): _min_not_above_max,
+    ("Prometheus", "!has(self.externalId) || has(self.roleArn)"): _external_id_needs_role,
 }
 
 

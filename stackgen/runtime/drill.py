@@ -29,6 +29,7 @@ from pathlib import Path
 from stackgen.model.promql import alert_labels
 from stackgen.model.routing import receivers_for
 from stackgen.resolve import Stack
+from stackgen.runtime import chaos as havoc
 from stackgen.runtime import native
 from stackgen.runtime.profile import drill_stack
 from stackgen.spec.alertmanager import RootRoute, Route
@@ -294,11 +295,15 @@ class Report:
     skipped: dict[str, str]
     thresholds: list = field(default_factory=list)  # thresholds.Check rows
     left_active: list[str] = field(default_factory=list)
+    # --chaos only: what was killed (chaos.Kill), notifications per alert and status, what went wrong
+    kills: list = field(default_factory=list)
+    deliveries: dict = field(default_factory=dict)
+    chaos_problems: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return (all(r.passed for r in self.results) and all(c.passed for c in self.thresholds)
-                and not self.left_active)
+                and not self.left_active and not self.chaos_problems)
 
 
 def check_ready(state: native.State, stack_plans: list[Plan], profile: Stack, alerts: AlertStates) -> None:
@@ -316,7 +321,9 @@ def check_ready(state: native.State, stack_plans: list[Plan], profile: Stack, al
 
 
 def run(stack: Stack, run_dir: Path, only: list[str] | str | None = None, timeout: float = 90.0,
-        echo: Callable[[str], None] = print, thresholds: bool = True) -> Report:
+        echo: Callable[[str], None] = print, thresholds: bool = True, chaos: bool = False) -> Report:
+    """The drill; with `chaos` (ha profile) it kills a Prometheus replica and an Alertmanager peer
+    while it runs, skips the threshold step and checks every alert was delivered exactly once."""
     from stackgen.runtime import thresholds as exact
 
     only = [only] if isinstance(only, str) else only
@@ -324,7 +331,7 @@ def run(stack: Stack, run_dir: Path, only: list[str] | str | None = None, timeou
     state = native.State.load(run_dir.resolve())
     if state is None:
         raise native.StackError(f"no stack is running from {run_dir}: run `stackgen up --profile drill` first")
-    profile = drill_stack(stack) if state.profile == "drill" else stack
+    profile = drill_stack(stack) if state.profile in ("drill", "ha") else stack  # ha: drill timings, HA topology
     todo, skipped = plans(profile, only)
     every, _ = plans(profile)
     alerts = AlertStates(state)
@@ -350,6 +357,9 @@ def run(stack: Stack, run_dir: Path, only: list[str] | str | None = None, timeou
         return 2 if any(r.plan.key in inhibitors for r in group) else 1
 
     checks: list = []
+    started = time.time()
+    monkey = havoc.Chaos(state, sum(1 for g in groups.values() if g[0].plan.fault is not None), echo) if chaos else None
+    thresholds = thresholds and not chaos  # the threshold step's exact ratios need one steady Prometheus
     if any(r.plan.fault is not None for r in results):
         echo(f"drill: {WARM_UP_S:.0f}s of clean traffic first, so the SLO windows have history")
         with ExitStack() as loads:
@@ -359,12 +369,20 @@ def run(stack: Stack, run_dir: Path, only: list[str] | str | None = None, timeou
     for group in sorted(groups.values(), key=order):
         # A step waits only for what concerns it: its own alerts and their inhibitors must be quiet.
         _wait_quiet(alerts, profile, [r.plan for r in group], timeout)
-        _drill(group, state, inbox, token, timeout, echo)
+        _drill(group, state, inbox, token, timeout, echo,
+               monkey if group[0].plan.fault is not None else None)
         if thresholds and order(group) == 2 and group[0].plan.fault == ERROR_BURST:
             checks += exact.step(profile, state, alerts, inbox, token, only, timeout, echo)
     _collect_resolutions(results, inbox, timeout)
     left = _wait_quiet(alerts, profile, every, timeout, raise_=False)
-    return Report(results, skipped, checks, left)
+    report = Report(results, skipped, checks, left)
+    if monkey is not None:
+        report.chaos_problems = monkey.finish(timeout)
+        report.kills = monkey.kills
+        drilled = {r.plan.key for r in results if r.plan.fault is not None}
+        report.deliveries, duplicates = havoc.deliveries(inbox.path, started, drilled)
+        report.chaos_problems += duplicates
+    return report
 
 
 def _wait_quiet(alerts: AlertStates, profile: Stack, step: list[Plan], timeout: float,
@@ -402,7 +420,7 @@ def _collect_resolutions(results: list[Result], inbox: Notifications, timeout: f
 
 
 def _drill(group: list[Result], state: native.State, inbox: Notifications, token: str, timeout: float,
-           echo: Callable[[str], None]) -> None:
+           echo: Callable[[str], None], chaos: havoc.Chaos | None = None) -> None:
     """Inject one fault, wait for every alert it drives to fire, clear it, and wait for the alerts
     that resolve within a few scrapes; slower ones (SLO pages with minute-long short windows) are
     collected at the end while later steps run."""
@@ -421,6 +439,9 @@ def _drill(group: list[Result], state: native.State, inbox: Notifications, token
             native.stop(state, service)
         elif isinstance(plan.fault, dict):
             set_faults(service.url, token, plan.fault)
+        step = ", ".join(r.plan.alert for r in group)
+        if chaos is not None:
+            chaos.on_fault(step)
 
         def fired() -> bool:
             notes = list(inbox.since(t0))
@@ -437,6 +458,8 @@ def _drill(group: list[Result], state: native.State, inbox: Notifications, token
                     result.error = f"no firing notification at {', '.join(result.plan.receivers)} in {timeout:.0f}s"
         if plan.fault is None:
             return
+        if chaos is not None:
+            chaos.on_fired(step)
         t1 = time.time()
         for result in group:
             result.cleared_at = t1
@@ -459,6 +482,15 @@ def _drill(group: list[Result], state: native.State, inbox: Notifications, token
     finally:
         if load:
             load.__exit__()
+
+
+def chaos_table(report: Report) -> str:
+    """What chaos killed, and each drilled alert's notifications by status (exactly one firing per group)."""
+    lines = [f"killed {k.name} (pid {k.pid}) during {k.step}" for k in report.kills]
+    rows = [("alert", "firing notifications", "resolved notifications", "sent again after resolved")] + [
+        (alert, str(counts["firing"]), str(counts["resolved"]), str(counts["after resolved"]))
+        for (_, alert), counts in sorted(report.deliveries.items(), key=lambda item: item[0][1])]
+    return "\n".join([*lines, columns(rows), *(f"chaos: {p}" for p in report.chaos_problems)])
 
 
 def table(results: list[Result], skipped: dict[str, str]) -> str:

@@ -31,6 +31,7 @@ from stackgen.model import names
 from stackgen.model.routing import receivers_for
 from stackgen.output.serialize import yaml_text
 from stackgen.resolve import Stack
+from stackgen.runtime import ha
 from stackgen.runtime.profile import FACTOR, drill_stack
 from stackgen.spec.alerts import WatchdogAlert
 from stackgen.spec.models import Spec
@@ -365,7 +366,11 @@ def alertmanager_native_config(spec: Spec, webhook_url: str) -> dict[str, Any]:
     return out
 
 
-def _write_configs(stack: Stack, run: Path, addr: dict[str, str], webhook_url: str, time_scale: int) -> None:
+def _write_configs(stack: Stack, run: Path, addr: dict[str, str], webhook_url: str, time_scale: int,
+                   replicas: list[tuple[str, str, str]] | None = None, alertmanagers: list[str] | None = None,
+                   remote_write_url: str = "") -> None:
+    """The configs of a run; with `replicas` (name, address, replica label value) also one
+    prometheus/<name>.yml per HA replica, sending to every one of `alertmanagers`."""
     from stackgen.targets.prometheus.config import server_config
     from stackgen.targets.prometheus.rules import rule_file_groups
     from stackgen.targets.prometheus.slo_rules import slo_rules
@@ -381,6 +386,10 @@ def _write_configs(stack: Stack, run: Path, addr: dict[str, str], webhook_url: s
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(yaml_text({"groups": groups}, names.header(stack.spec_name)))
     (prom_dir / "prometheus.yml").write_text(yaml_text(server_config(spec, addr), names.header(stack.spec_name)))
+    for name, own, value in replicas or []:
+        config = ha.replica_config(server_config(spec, {**addr, "prometheus": own}), spec.prometheus.replica_label,
+                                   value, alertmanagers, remote_write_url)
+        (prom_dir / f"{name}.yml").write_text(yaml_text(config, names.header(stack.spec_name)))
     am_dir = run / "alertmanager"
     am_dir.mkdir(parents=True, exist_ok=True)
     (am_dir / "alertmanager.yml").write_text(
@@ -421,13 +430,18 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
     suppresses the next run's notifications."""
     run = run.resolve()
     refuse_if_running(run)
-    stack = drill_stack(stack) if profile == "drill" else stack
+    highly_available = profile == ha.PROFILE
+    stack = drill_stack(stack) if profile in ("drill", ha.PROFILE) else stack
     spec = stack.spec
     prometheus_bin = _binary("prometheus")
     alertmanager_bin = _binary("alertmanager", "prometheus-alertmanager")
+    vm_bin = _binary(ha.VM) if highly_available else ""
+    proms = ha.prometheus_names(spec) if highly_available else ["prometheus"]
+    ams = ha.alertmanager_names(spec) if highly_available else ["alertmanager"]
     run.mkdir(parents=True, exist_ok=True)
     if not keep_data:
-        for data in DATA_DIRS:
+        extra = [f"{name}/data" for name in [*proms[1:], *ams[1:], ha.VM]] if highly_available else []
+        for data in [*DATA_DIRS, *extra]:
             shutil.rmtree(run / data, ignore_errors=True)
     shutil.rmtree(run / PID_DIR, ignore_errors=True)
     log_dir = run / "logs"
@@ -438,9 +452,10 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
     _rotate_notifications(notifications)
     notifications.write_text("")
 
-    ports = {"prometheus": _free_port(), "alertmanager": _free_port(), WEBHOOK: _free_port()}
+    ports = {name: _free_port() for name in [*proms, *ams, WEBHOOK, *([ha.VM] if highly_available else [])]}
+    gossip = {name: f"127.0.0.1:{_free_port()}" for name in ams} if highly_available else {}
     services: list[Component] = []
-    addr = {"prometheus": f"127.0.0.1:{ports['prometheus']}", "alertmanager": f"127.0.0.1:{ports['alertmanager']}"}
+    addr = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
     for service in spec.services:
         http, metrics = _free_port(), _free_port()
         addr[service.name] = f"127.0.0.1:{metrics}"
@@ -452,27 +467,43 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
                                   f"http://127.0.0.1:{http}{service.probes.readiness.path}", env, port=http,
                                   metrics_url=f"http://127.0.0.1:{metrics}/metrics", admin_token=True))
     webhook_url = f"http://127.0.0.1:{ports[WEBHOOK]}"
-    _write_configs(stack, run, addr, webhook_url, FACTOR if profile == "drill" else 1)
-    am_url, prom_url = f"http://{addr['alertmanager']}", f"http://{addr['prometheus']}"
+    vm_url = f"http://{addr[ha.VM]}" if highly_available else ""
+    replicas = [(name, addr[name], ha.replica_value(i)) for i, name in enumerate(proms)] if highly_available else []
+    _write_configs(stack, run, addr, webhook_url, FACTOR if profile in ("drill", ha.PROFILE) else 1, replicas,
+                   [addr[name] for name in ams], f"{vm_url}/api/v1/write")
+
+    def alertmanager(name: str) -> Component:
+        url = f"http://{addr[name]}"
+        cluster = ha.alertmanager_cluster_args(gossip[name], list(gossip.values())) if gossip else ["--cluster.listen-address="]
+        return Component(name, [alertmanager_bin, f"--config.file={run}/alertmanager/alertmanager.yml",
+                                f"--storage.path={run}/{name}/data", f"--web.listen-address={addr[name]}",
+                                # Links in notifications: the address it listens on, not this host's name.
+                                f"--web.external-url={url}/", *cluster, "--log.level=warn"],
+                         url, f"{url}/-/ready", port=ports[name])
+
+    def prometheus(name: str) -> Component:
+        url = f"http://{addr[name]}"
+        config = f"{run}/prometheus/{name}.yml" if highly_available else f"{run}/prometheus/prometheus.yml"
+        return Component(name, [prometheus_bin, f"--config.file={config}", f"--storage.tsdb.path={run}/{name}/data",
+                                f"--web.listen-address={addr[name]}", f"--web.external-url={url}/", "--log.level=warn",
+                                # Alerts raised before the Alertmanager is discovered are dropped and
+                                # resent only after this delay (default 1m); the drill cannot wait that.
+                                *(["--rules.alert.resend-delay=1s"] if profile in ("drill", ha.PROFILE) else [])],
+                         url, f"{url}/-/ready", port=ports[name])
+
+    store = [Component(ha.VM, ha.victoria_argv(vm_bin, addr[ha.VM], f"{run}/{ha.VM}/data",
+                                               spec.prometheus.scrape_interval.seconds),
+                       vm_url, f"{vm_url}/health", port=ports[ha.VM])] if highly_available else []
     components = [
         Component(WEBHOOK, [sys.executable, "-m", "stackgen.runtime.webhook", "--port", str(ports[WEBHOOK]),
                             "--out", str(notifications)], webhook_url, f"{webhook_url}/health", port=ports[WEBHOOK]),
-        Component("alertmanager", [alertmanager_bin, f"--config.file={run}/alertmanager/alertmanager.yml",
-                                   f"--storage.path={run}/alertmanager/data",
-                                   f"--web.listen-address={addr['alertmanager']}",
-                                   # Links in notifications: the address it listens on, not this host's name.
-                                   f"--web.external-url={am_url}/", "--cluster.listen-address=",
-                                   "--log.level=warn"],
-                  am_url, f"{am_url}/-/ready", port=ports["alertmanager"]),
-        Component("prometheus", [prometheus_bin, f"--config.file={run}/prometheus/prometheus.yml",
-                                 f"--storage.tsdb.path={run}/prometheus/data",
-                                 f"--web.listen-address={addr['prometheus']}", f"--web.external-url={prom_url}/",
-                                 "--log.level=warn",
-                                 # Alerts raised before the Alertmanager is discovered are dropped and
-                                 # resent only after this delay (default 1m); the drill cannot wait that.
-                                 *(["--rules.alert.resend-delay=1s"] if profile == "drill" else [])],
-                  prom_url, f"{prom_url}/-/ready", port=ports["prometheus"]),
-        *services,
+        *[alertmanager(name) for name in ams],
+        *store,
+        # ha: the services before Prometheus, so no replica scrapes one still starting: a ServiceDown
+        # raised by that, resolved while the peers wait their turn, is notified twice (see chaos.hold_s).
+        *(services if highly_available else []),
+        *[prometheus(name) for name in proms],
+        *([] if highly_available else services),
     ]
     skipped = {name: f"`{binary}` is not installed (no Debian package); use --runtime compose"
                for name, binary in NOT_NATIVE.items() if shutil.which(binary) is None}
@@ -483,6 +514,12 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
     try:
         for component in components:
             start(state, component)
+            if highly_available:
+                # One by one: the peers settle into a cluster before any alert arrives (each peer times
+                # its notification groups from an alert's arrival, and peers whose groups tick apart
+                # defeat the cluster's deduplication: ha.PEER_TIMEOUT), and no replica sees a service
+                # that is still starting.
+                wait_healthy(state, component, ready_timeout)
         for component in components:
             wait_healthy(state, component, ready_timeout)
         _wait_for_targets(state, ready_timeout)
@@ -492,10 +529,20 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
     return state
 
 
-def _wait_for_targets(state: State, timeout: float) -> None:
+def _prometheus_servers(state: State) -> list[Component]:
+    """`prometheus` and, in the ha profile, its replicas."""
+    return [c for c in state.components if c.name == "prometheus" or c.name.startswith("prometheus-")]
+
+
+def _wait_for_targets(state: State, timeout: float, servers: list[Component] | None = None) -> None:
     """Prometheus discovers static targets and Alertmanagers a few seconds after start: poll until
-    every job is up and the Alertmanager is known (alerts raised before that are not delivered)."""
-    base = state.component("prometheus").url
+    every job is up and every Alertmanager is known (alerts raised before that are not delivered)."""
+    for server in servers if servers is not None else _prometheus_servers(state):
+        _wait_for_targets_of(state, server.url, timeout)
+
+
+def _wait_for_targets_of(state: State, base: str, timeout: float) -> None:
+    peers = sum(1 for c in state.components if c.name == "alertmanager" or c.name.startswith("alertmanager-"))
     jobs = {names.job_name(c.name) for c in state.components if c.metrics_url} | {"prometheus", "alertmanager"}
     deadline = time.monotonic() + timeout
     seen: dict[str, str] = {}
@@ -506,12 +553,12 @@ def _wait_for_targets(state: State, timeout: float) -> None:
                 seen = {t["labels"]["job"]: t["health"] for t in json.load(response)["data"]["activeTargets"]}
             with urllib.request.urlopen(f"{base}/api/v1/alertmanagers", timeout=2) as response:
                 alertmanagers = json.load(response)["data"]["activeAlertmanagers"]
-            if all(seen.get(job) == "up" for job in jobs) and alertmanagers:
+            if all(seen.get(job) == "up" for job in jobs) and len(alertmanagers) >= peers:
                 return
         except (urllib.error.URLError, OSError, KeyError, ValueError):
             pass
         time.sleep(0.5)
-    raise StackError(f"Prometheus did not see every target up and an Alertmanager within {timeout:.0f}s: "
+    raise StackError(f"Prometheus at {base} did not see every target up and {peers} Alertmanager(s) within {timeout:.0f}s: "
                      f"targets {seen}, alertmanagers {alertmanagers}")
 
 
@@ -533,8 +580,9 @@ def restart(run: Path, name: str | None = None, ready_timeout: float = 120.0) ->
         start(state, component)
     for component in chosen:
         wait_healthy(state, component, ready_timeout)
-    if any(c.name == "prometheus" for c in chosen):
-        _wait_for_targets(state, ready_timeout)
+    servers = [c for c in _prometheus_servers(state) if c in chosen]
+    if servers:
+        _wait_for_targets(state, ready_timeout, servers)
     return chosen
 
 

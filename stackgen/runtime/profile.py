@@ -21,6 +21,12 @@ SCRAPE = Duration(1000)
 MIN_WINDOW = Duration(4 * SCRAPE)
 GROUP_WAIT = Duration(1000)
 GROUP_INTERVAL = Duration(1000)
+# Prometheus publishes discovered targets 5 s after it starts (its discovery manager's first update), so
+# `absent(up)` holds for the first seconds of every start and restart. A `for` compressed below that
+# fires target_down/absent alerts at each start: harmless with one Alertmanager, but a three-peer cluster
+# can keep such a startup alert in its groups unevenly and later notify a drilled alert twice.
+ABSENCE_FOR = Duration(8000)
+ABSENCE_KINDS = frozenset({"target_down", "absent"})
 
 
 def compress(duration: Duration, floor: int = 0) -> Duration:
@@ -35,7 +41,7 @@ def _slo(slo):
 
 
 def _alert(alert):
-    update: dict = {"for_": compress(alert.for_)}
+    update: dict = {"for_": compress(alert.for_, ABSENCE_FOR if alert.kind in ABSENCE_KINDS else 0)}
     if hasattr(alert, "window"):
         update["window"] = compress(alert.window, MIN_WINDOW)
     return alert.model_copy(update=update)

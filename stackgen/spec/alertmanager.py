@@ -197,3 +197,12 @@ class Alertmanager(StrictModel):
                                           "active_time_intervals refer to")
     templates: list[NotificationTemplate] = Field(
         default_factory=list, description="notification template files rendered beside the config")
+    replicas: int = Field(1, ge=1, le=7, description="peers of one gossip cluster (3 survives one loss); every "
+                                                     "Prometheus sends to every peer, the peers deduplicate")
+    cluster_port: Port = Field(9094, description="the gossip port each peer listens on (--cluster.listen-address)")
+
+    @model_validator(mode="after")
+    def _cluster_port(self) -> Alertmanager:
+        if self.cluster_port == self.port:
+            raise ValueError("cluster_port must differ from port")
+        return self

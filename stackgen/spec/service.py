@@ -134,6 +134,9 @@ class Metric(StrictModel):
     buckets: list[float] | None = Field(None, description="upper bounds, increasing; histograms only")
     optional: bool = Field(False, description="may legitimately be absent (e.g. GPU gauges without a GPU); "
                                               "`stackgen lint --live` then warns instead of failing")
+    cardinality: dict[LabelName, Annotated[int, Field(ge=1)] | Annotated[list[str | int], Field(min_length=1)]] = Field(
+        default_factory=dict, description="per label: its values (a list) or how many there are (a number); "
+                                          "`stackgen explain capacity` counts series from them")
 
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
@@ -151,7 +154,17 @@ class Metric(StrictModel):
         for reserved in ("le", "quantile", "job", "instance"):
             if reserved in self.labels:
                 raise ValueError(f"label {reserved!r} is reserved by Prometheus")
+        if undeclared := sorted(set(self.cardinality) - set(self.labels)):
+            raise ValueError(f"cardinality names {undeclared[0]!r}, which is not one of the metric's labels")
+        for label, values in self.cardinality.items():
+            if isinstance(values, list) and len({str(v) for v in values}) != len(values):
+                raise ValueError(f"cardinality of {label!r} lists a value twice")
         return self
+
+    def label_values(self, label: str) -> int | None:
+        """How many values `label` takes, when the contract says."""
+        declared = self.cardinality.get(label)
+        return len(declared) if isinstance(declared, list) else declared
 
     def series_names(self) -> list[str]:
         """The sample names Prometheus stores for this family."""
@@ -237,4 +250,4 @@ class Service(StrictModel):
             return None
         # Built without validation: a recorded counter is named level:metric:operations, not *_total.
         return Metric.model_construct(name=rule.record, type=rule.type, help=rule.help, labels=list(rule.labels),
-                                      buckets=None, optional=False)
+                                      buckets=None, optional=False, cardinality={})

@@ -21,6 +21,7 @@ from stackgen.model.deploy import (
     service_secret_files,
     volume_name,
 )
+from stackgen.model.servers import alertmanager_peers, prometheus_servers
 from stackgen.model.tracing_env import service_tracing_env
 from stackgen.output.artifact import Artifact
 from stackgen.output.serialize import yaml_artifact
@@ -109,43 +110,57 @@ def compose_file(spec: Spec, produced: list[str], out_to_spec: str = "..") -> di
             volumes[volume_name(service, volume)] = {}
 
     prom, am = spec.prometheus, spec.alertmanager
+    peers, servers = alertmanager_peers(spec), prometheus_servers(spec)
     am_secrets = secret_mounts(alertmanager_secret_files(spec))
-    services[am.host] = {
-        "image": am.image,
-        "command": [f"--config.file={names.ALERTMANAGER_CONFIG_MOUNT}", "--storage.path=/alertmanager"],
-        "volumes": [
-            _mount(names.ALERTMANAGER_CONFIG, names.ALERTMANAGER_CONFIG_MOUNT),
-            # Beside the config, where its relative `templates:` paths point.
-            *([_mount("alertmanager/templates", posixpath.join(posixpath.dirname(names.ALERTMANAGER_CONFIG_MOUNT),
-                                                                "templates"))]
-              if _has_dir(produced, "alertmanager/templates") else []),
-            "alertmanager-data:/alertmanager",
-        ],
-        "ports": [publish(am.port)],
-        "healthcheck": _healthcheck(_wget(am.port, "/-/healthy")),
-        "restart": "unless-stopped",
-        **({"secrets": am_secrets} if am_secrets else {}),
-    }
-    volumes["alertmanager-data"] = {}
-    prom_volumes = [_mount(names.PROMETHEUS_CONFIG, names.PROMETHEUS_CONFIG_MOUNT)]
-    if _has_dir(produced, "prometheus/rules"):
-        prom_volumes.append(_mount("prometheus/rules", names.PROMETHEUS_RULES_MOUNT))
-    services[prom.host] = {
-        "image": prom.image,
-        "command": [
-            f"--config.file={names.PROMETHEUS_CONFIG_MOUNT}",
-            "--storage.tsdb.path=/prometheus",
-            f"--storage.tsdb.retention.time={prom.retention}",
-        ],
-        "volumes": [*prom_volumes, "prometheus-data:/prometheus"],
-        "ports": [publish(prom.port)],
-        "healthcheck": _healthcheck(_wget(prom.port, "/-/healthy")),
-        "depends_on": _after(services, am.host),
-        "restart": "unless-stopped",
-    }
-    if prom_secrets := secret_mounts(prometheus_secret_files(spec)):  # scrape TLS material and credentials
-        services[prom.host]["secrets"] = prom_secrets
-    volumes["prometheus-data"] = {}
+    for peer in peers:
+        # A gossip cluster: every peer names every other; each keeps its own silences/notification log volume.
+        cluster = [] if len(peers) == 1 else [
+            f"--cluster.listen-address=0.0.0.0:{am.cluster_port}",
+            *(f"--cluster.peer={other.name}:{am.cluster_port}" for other in peers if other != peer)]
+        data = "alertmanager-data" if len(peers) == 1 else f"{peer.name}-data"
+        services[peer.name] = {
+            "image": am.image,
+            "command": [f"--config.file={names.ALERTMANAGER_CONFIG_MOUNT}", "--storage.path=/alertmanager", *cluster],
+            "volumes": [
+                _mount(names.ALERTMANAGER_CONFIG, names.ALERTMANAGER_CONFIG_MOUNT),
+                # Beside the config, where its relative `templates:` paths point.
+                *([_mount("alertmanager/templates", posixpath.join(posixpath.dirname(names.ALERTMANAGER_CONFIG_MOUNT),
+                                                                    "templates"))]
+                  if _has_dir(produced, "alertmanager/templates") else []),
+                f"{data}:/alertmanager",
+            ],
+            "ports": [f"{bind}:{peer.publish_port}:{am.port}"],
+            "healthcheck": _healthcheck(_wget(am.port, "/-/healthy")),
+            "restart": "unless-stopped",
+            **({"secrets": am_secrets} if am_secrets else {}),
+            # Grafana and the docs reach "alertmanager": every peer answers to that name.
+            **({"networks": {"default": {"aliases": [am.host]}}} if len(peers) > 1 else {}),
+        }
+        volumes[data] = {}
+    for server in servers:
+        data = "prometheus-data" if len(servers) == 1 else f"{server.name}-data"
+        prom_volumes = [_mount(server.config, names.PROMETHEUS_CONFIG_MOUNT)]
+        if _has_dir(produced, "prometheus/rules"):
+            prom_volumes.append(_mount("prometheus/rules", names.PROMETHEUS_RULES_MOUNT))
+        services[server.name] = {
+            "image": prom.image,
+            "command": [
+                f"--config.file={names.PROMETHEUS_CONFIG_MOUNT}",
+                "--storage.tsdb.path=/prometheus",
+                f"--storage.tsdb.retention.time={prom.retention}",
+            ],
+            "volumes": [*prom_volumes, f"{data}:/prometheus"],
+            "ports": [f"{bind}:{server.publish_port}:{prom.port}"],
+            "healthcheck": _healthcheck(_wget(prom.port, "/-/healthy")),
+            "depends_on": _after(services, *(peer.name for peer in peers)),
+            "restart": "unless-stopped",
+            # Grafana queries "prometheus": the replicas of the first shard answer to it (a sharded stack is
+            # queried whole through its remote_write store, docs/scale.md).
+            **({"networks": {"default": {"aliases": [prom.host]}}} if len(servers) > 1 and server.shard == 0 else {}),
+        }
+        if prom_secrets := secret_mounts(prometheus_secret_files(spec)):  # scrape TLS material and credentials
+            services[server.name]["secrets"] = prom_secrets
+        volumes[data] = {}
 
     services[spec.grafana.host] = _grafana(spec, produced, publish, secret_mounts, services)
     volumes["grafana-data"] = {}
@@ -220,7 +235,7 @@ def compose_file(spec: Spec, produced: list[str], out_to_spec: str = "..") -> di
 
 def _grafana(spec: Spec, produced: list[str], publish, secret_mounts, services) -> dict[str, Any]:
     """Grafana with the generated provisioning and dashboards; the admin password only by reference."""
-    grafana, prom = spec.grafana, spec.prometheus
+    grafana = spec.grafana
     grafana_volumes = ["grafana-data:/var/lib/grafana"]
     if _has_dir(produced, names.GRAFANA_PROVISIONING_DIR):
         grafana_volumes.append(_mount(names.GRAFANA_PROVISIONING_DIR, names.GRAFANA_PROVISIONING_MOUNT))
@@ -233,7 +248,7 @@ def _grafana(spec: Spec, produced: list[str], publish, secret_mounts, services) 
         "volumes": grafana_volumes,
         "ports": [publish(grafana.port)],
         "healthcheck": _healthcheck(_wget(grafana.port, "/api/health")),
-        "depends_on": _after(services, prom.host),
+        "depends_on": _after(services, *(s.name for s in prometheus_servers(spec) if s.shard == 0)),
         "restart": "unless-stopped",
     }
     if password.file:

@@ -32,7 +32,7 @@ from stackgen.resolve import Stack
 from stackgen.spec.deploy import Environment
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Probe, ResourceAmounts, Resources, Service
-from stackgen.targets import k8s_workload
+from stackgen.targets import k8s_prometheus, k8s_workload
 from stackgen.targets.alertmanager.config import config as alertmanager_config
 from stackgen.targets.alertmanager.config import template_files
 from stackgen.targets.json_patch import pointer, replace_ops
@@ -71,6 +71,7 @@ def render(stack: Stack, produced: list[Artifact]) -> list[Artifact]:
         if route is not None:
             base[f"{service.name}-ingress.yaml"] = route
     base["alertmanager.yaml"] = alertmanager(spec)
+    base |= k8s_prometheus.base_files(spec, _meta)
     for artifact in produced:
         folder, file = posixpath.split(artifact.path)
         if folder == names.GRAFANA_DASHBOARDS_DIR and file.endswith(".json"):
@@ -371,14 +372,18 @@ def alertmanager(spec: Spec) -> dict[str, Any]:
     volumes, mounts = _secret_volumes(
         "credentials", names.alertmanager_credentials_secret(spec.name), alertmanager_secret_files(spec)
     )
+    # alertmanager.replicas (the gossip cluster every target runs) wins over the older kubernetes-only setting.
+    replicas = am.replicas if am.replicas > 1 else spec.kubernetes.alertmanager_replicas
     body: dict[str, Any] = {
-        "replicas": spec.kubernetes.alertmanager_replicas,
+        "replicas": replicas,
         "image": am.image,
         "version": am.image.rsplit(":", 1)[-1],
         "configSecret": names.alertmanager_config_secret(spec.name),
     }
     if volumes:
         body |= {"volumes": volumes, "volumeMounts": mounts}
+    if am.replicas > 1:
+        body["affinity"] = k8s_prometheus.anti_affinity(k8s_prometheus.ALERTMANAGER_POD_LABEL, spec.name)
     return {
         "apiVersion": MONITORING_API,
         "kind": "Alertmanager",

@@ -67,7 +67,7 @@ def test_schema_command_prints_the_spec_schema(root: Path):
 def test_help_does_not_import_targets_or_pydantic(root: Path):
     code = ("import sys; from stackgen.cli import app\n"
             "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-            "bad = [m for m in sys.modules if m.startswith(('stackgen.targets', 'pydantic', 'stackgen.spec', 'yaml'))]\n"
+            "bad = [m for m in sys.modules if m.startswith(('stackgen.targets', 'pydantic', 'stackgen.spec', 'yaml', 'rich'))]\n"
             "print('IMPORTED', bad)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert "IMPORTED []" in result.stdout, result.stdout

@@ -7,6 +7,7 @@ so a new rule family (e.g. SLO recording rules in `<service>-slos.yml`) is added
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from stackgen.model import names
@@ -44,8 +45,9 @@ def rule_groups_of(stack: Stack, service: Service, env: Environment | None = Non
     return [group for groups in rule_file_groups(stack, service, env).values() for group in groups]
 
 
-def rule_files(spec: Spec) -> list[str]:
-    """Rule files relative to prometheus.yml (Prometheus resolves them against the config's folder)."""
+def rule_files(spec: Spec, keep: Callable[[Service], bool] | None = None) -> list[str]:
+    """Rule files relative to prometheus.yml (Prometheus resolves them against the config's folder); `keep`
+    picks the services (a shard's)."""
     prefix = "prometheus/"
-    files = [path for s in spec.services for path in names.rule_files(s)]
+    files = [path for s in spec.services if keep is None or keep(s) for path in names.rule_files(s)]
     return sorted(f.removeprefix(prefix) for f in files)
