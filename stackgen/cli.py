@@ -223,7 +223,10 @@ def review(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generat
            fmt: Annotated[ReviewFormat, typer.Option("--format", help="text, markdown (PR comments), json")] = ReviewFormat.text,
            prometheus: Annotated[str | None, typer.Option(
                help="a Prometheus URL: backtest each added or changed alert on its history")] = None,
-           range_: Annotated[str, typer.Option("--range", help="how far back --prometheus looks (a duration)")] = "7d") -> None:
+           range_: Annotated[str, typer.Option("--range", help="how far back --prometheus looks (a duration)")] = "7d",
+           previews: Annotated[Path | None, typer.Option(
+               help="draw each changed dashboard before and after into this folder (PNGs, shown by --format markdown)")]
+           = None) -> None:
     """What the change of the spec since --base means: alerts, routing, SLOs, contract, dashboards, scrape,
     deploy, generated files (docs/review.md). Exit 0 with a report, 2 on invalid input."""
     from stackgen.diagnostics import SpecError, one_line
@@ -249,6 +252,77 @@ def review(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generat
         report = with_backtest(report, prometheus, base_side, head_side, range_s)
     writer = {ReviewFormat.text: report_text, ReviewFormat.markdown: report_markdown, ReviewFormat.json: report_json}[fmt]
     sys.stdout.write(writer.render(report))
+    if previews is not None:
+        from stackgen.review.previews import markdown, write_previews
+
+        pairs = write_previews(base_side, head_side, previews)
+        if fmt is ReviewFormat.markdown:
+            sys.stdout.write(markdown(pairs, previews))
+        else:
+            typer.echo(f"{len(pairs)} changed dashboard(s) drawn in {previews}", err=True)
+
+
+PREVIEW_PORT = 9099  # `stackgen preview --serve`'s default; `stackgen up` prints it
+
+
+@app.command()
+def preview(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated"),
+            dashboard: Annotated[list[str] | None, typer.Option(help="only this dashboard uid (repeatable)")] = None,
+            prometheus: Annotated[str | None, typer.Option(help="a Prometheus URL: draw each panel's data")] = None,
+            range_: Annotated[str, typer.Option("--range", help="the time range drawn with --prometheus")] = "1h",
+            to: Annotated[Path, typer.Option(help="folder for the PNGs and index.html")] = Path("preview"),
+            serve: Annotated[bool, typer.Option("--serve", help="serve the page on 127.0.0.1, redrawn on each load")] = False,
+            port: Annotated[int, typer.Option(help="--serve's port")] = PREVIEW_PORT) -> None:
+    """Draw each generated dashboard (--out/grafana/dashboards; a fresh render of --spec when --out has none) to a
+    PNG and an index.html (docs/observability.md). Exit 0, 2 on invalid input."""
+    import time
+
+    from stackgen.diagnostics import one_line
+    from stackgen.preview import DashboardError, load_dashboards, render_all
+    from stackgen.preview.draw import Source
+    from stackgen.preview.load import DASHBOARDS_DIR, from_texts
+    from stackgen.preview.query import QueryError, probe
+    from stackgen.spec.types import Duration
+
+    try:
+        range_s = Duration.parse(range_).seconds
+        if prometheus is not None:
+            probe(prometheus)
+    except (ValueError, QueryError) as exc:
+        raise _fail([f"--{'range' if isinstance(exc, ValueError) else 'prometheus'}: {one_line(str(exc))}"],
+                    EXIT_BAD_INPUT) from None
+    try:
+        if (out / DASHBOARDS_DIR).is_dir():
+            dashboards = load_dashboards(out, dashboard)
+        else:
+            _, artifacts = _render(spec, Format.text, out)
+            dashboards = from_texts({a.path: a.content for a in artifacts
+                                     if a.path.startswith(DASHBOARDS_DIR + "/") and a.path.endswith(".json")}, dashboard)
+    except DashboardError as exc:
+        raise _fail([one_line(str(exc))], EXIT_BAD_INPUT) from None
+
+    def draw():  # the range ends now, at each call: --serve redraws on each page load
+        return render_all(dashboards, to, Source(prometheus.rstrip("/"), float(int(time.time())), range_s)
+                          if prometheus else None)
+
+    if not serve:
+        previews = draw()
+        for p in previews:
+            errors = sum(len(r.errors) for r in p.panels.values())
+            typer.echo(f"{p.png}  {p.title} ({len(p.panels)} panels{f', {errors} failed queries' if errors else ''})")
+        typer.echo(f"{to / 'index.html'}")
+        return
+    from stackgen.preview.serve import start
+
+    try:
+        server, thread = start(lambda: (draw(), to)[1], port)
+    except OSError as exc:
+        raise _fail([f"--port {port}: {one_line(str(exc))}"], EXIT_BAD_INPUT) from None
+    typer.echo(f"serving dashboard previews on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.shutdown()
 
 
 explain_app = typer.Typer(no_args_is_help=True, help="Explain what the spec generates, in plain numbers.")
@@ -393,6 +467,8 @@ def up(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generated")
     for name, reason in sorted(state.skipped.items()):
         typer.echo(f"  {name:<20} skipped: {reason}")
     typer.echo(f"  notifications        {state.notifications}")
+    typer.echo(f"  dashboard preview    http://127.0.0.1:{PREVIEW_PORT}/ after `stackgen preview --serve --prometheus "
+               f"{state.component('prometheus').url}`")
 
 
 @app.command()

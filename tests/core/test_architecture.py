@@ -17,6 +17,7 @@ LAYERS: list[set[str]] = [
     {"model", "resolve", "diagnostics_formats"},
     {"targets", "checks", "lint", "runtime"},
     {"pipeline"},
+    {"preview"},  # reads generated dashboards; review draws before/after with it
     {"review"},
     {"cli", "__main__"},
 ]
