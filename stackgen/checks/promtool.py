@@ -32,9 +32,12 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
         if config.returncode != 0:
             findings.append(Diagnostic(path, rule="promtool check config", message=output_of(config)))
     tests = sorted(p.relative_to(root).as_posix() for p in (root / "prometheus" / "tests").glob("*.yml"))
-    # Every test file at once, each split across the cores (the SLO tests alone are most of check's time).
-    with ThreadPoolExecutor(max_workers=max(1, len(tests))) as pool:
-        results = pool.map(lambda test: test_rules(promtool, root / test, os.cpu_count() or 1), tests)
+    # A few files (a small stack): all at once, each split across the cores (the SLO tests are most of check's
+    # time). Many files: one promtool per core, each on whole files; never more processes than that allows.
+    cores = os.cpu_count() or 1
+    parts = cores if len(tests) <= cores else 1
+    with ThreadPoolExecutor(max_workers=max(1, min(len(tests), cores))) as pool:
+        results = pool.map(lambda test: test_rules(promtool, root / test, parts), tests)
         for test, runs in zip(tests, results, strict=True):
             if failed := [output_of(r) for r in runs if r.returncode != 0]:
                 findings.append(Diagnostic(test, rule="promtool test rules", message="\n".join(failed)))

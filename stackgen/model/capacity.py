@@ -63,7 +63,10 @@ def family_samples(metric: Metric) -> int:
 
 
 def metric_series(metric: Metric) -> tuple[int, list[str]]:
-    """Series of the family on one target, and the labels whose value count was assumed."""
+    """Series of the family on one target, and the labels whose value count was assumed. `label_sets`, when the
+    contract declares it, replaces the product of the labels' value counts (a full cross product is rare)."""
+    if metric.label_sets is not None:
+        return metric.label_sets * family_samples(metric), []
     series, assumed = 1, []
     for label in metric.labels:
         count = metric.label_values(label)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -137,6 +138,9 @@ class Metric(StrictModel):
     cardinality: dict[LabelName, Annotated[int, Field(ge=1)] | Annotated[list[str | int], Field(min_length=1)]] = Field(
         default_factory=dict, description="per label: its values (a list) or how many there are (a number); "
                                           "`stackgen explain capacity` counts series from them")
+    label_sets: int | None = Field(None, ge=1, description=(
+        "how many label combinations the family exports per target, when fewer than the product of its labels' "
+        "value counts (a route has few methods and statuses); `stackgen explain capacity` counts these"))
 
     @model_validator(mode="after")
     def _consistent(self) -> Metric:
@@ -159,6 +163,13 @@ class Metric(StrictModel):
         for label, values in self.cardinality.items():
             if isinstance(values, list) and len({str(v) for v in values}) != len(values):
                 raise ValueError(f"cardinality of {label!r} lists a value twice")
+        if self.label_sets is not None:
+            if not self.labels:
+                raise ValueError("label_sets needs labels: a family without labels exports one label set")
+            counts = [self.label_values(label) for label in self.labels]
+            if None not in counts and self.label_sets > math.prod(counts):  # type: ignore[arg-type]
+                raise ValueError(f"label_sets ({self.label_sets}) exceeds the {math.prod(counts)} combinations "  # type: ignore[arg-type]
+                                 f"its labels' cardinality allows")
         return self
 
     def label_values(self, label: str) -> int | None:
@@ -250,4 +261,4 @@ class Service(StrictModel):
             return None
         # Built without validation: a recorded counter is named level:metric:operations, not *_total.
         return Metric.model_construct(name=rule.record, type=rule.type, help=rule.help, labels=list(rule.labels),
-                                      buckets=None, optional=False, cardinality={})
+                                      buckets=None, optional=False, cardinality={}, label_sets=None)

@@ -67,3 +67,18 @@ def test_cardinality_must_name_a_label_and_list_each_value_once(tmp_path):
         ("        labels: [code]\n", "        labels: [code]\n        cardinality: {method: 3}\n"),))
     assert "lists a value twice" in problems(tmp_path, edits=(
         ("        labels: [code]\n", "        labels: [code]\n        cardinality: {code: [200, 200]}\n"),))
+
+
+def test_label_sets_replace_the_cross_product(tmp_path):
+    """A route has a few method/status pairs, not every combination: label_sets says how many."""
+    spec = load(tmp_path, edits=(("        labels: [code]\n", "        labels: [code]\n        label_sets: 2\n"),)).spec
+    (api,) = capacity.plan(spec).services
+    assert api.series == 2 + 7 + 1 + capacity.SCRAPE_SERIES and api.assumed == ()
+
+
+def test_label_sets_must_fit_the_declared_values(tmp_path):
+    declared = "        labels: [code]\n        cardinality: {code: [200, 404, 500]}\n"
+    too_many = (("        labels: [code]\n", declared + "        label_sets: 4\n"),)
+    assert "label_sets (4) exceeds the 3 combinations" in problems(tmp_path, edits=too_many)
+    fits = load(tmp_path, edits=(("        labels: [code]\n", declared + "        label_sets: 3\n"),)).spec
+    assert capacity.plan(fits).services[0].series == 3 + 7 + 1 + capacity.SCRAPE_SERIES
