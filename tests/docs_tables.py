@@ -1,4 +1,5 @@
-"""Rewrite the "Required fields" table of docs/spec.md from the JSON Schema: `python -m tests.docs_tables`.
+"""Rewrite the "Required fields" table of docs/spec.md from the JSON Schema, and stackgen/fast_help.py's HELP
+from typer's own `stackgen --help`: `python -m tests.docs_tables`.
 
 tests/core/test_init.py keeps the table equal to the schema's `required` lists; this writes it, each
 object at the shallowest spec path that reaches it, so a new model only needs a rerun.
@@ -62,8 +63,22 @@ def table(schema: dict[str, Any]) -> str:
         f"| `{where}` | `{name}` | {', '.join(f'`{f}`' for f in required)} |\n" for where, name, required in rows(schema))
 
 
+FAST_HELP = Path(__file__).resolve().parents[1] / "stackgen" / "fast_help.py"
+
+
+def rewrite_help() -> None:
+    from tests.core.test_fast_help import typer_help
+
+    text = FAST_HELP.read_text(encoding="utf-8")
+    start = text.index('HELP = """\\\n') + len('HELP = """\\\n')
+    end = text.index('"""', start)
+    FAST_HELP.write_text(text[:start] + typer_help(120) + text[end:], encoding="utf-8")
+
+
 def main() -> None:
     from stackgen.targets.schema import schema
+
+    rewrite_help()
 
     text = DOC.read_text(encoding="utf-8")
     pattern = re.compile(re.escape(HEADER) + r"(?:\|.*\n)+")

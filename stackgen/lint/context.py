@@ -24,6 +24,10 @@ from stackgen.resolve import Stack
 from stackgen.spec.load import Path_
 from stackgen.spec.service import Metric, Service
 
+# libyaml's safe loader where PyYAML has it: the same documents, parsed about 10x faster (lint reads every
+# rendered YAML file; the Kubernetes ones alone took most of lint's own time).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class Expr:
@@ -58,7 +62,7 @@ class Context:
 
     @cached_property
     def _spec_data(self) -> Any:
-        return None if self.stack.positions is None else yaml.safe_load(self.stack.positions.text)
+        return None if self.stack.positions is None else yaml.load(self.stack.positions.text, Loader=_LOADER)
 
     def written_path(self, path: Path_) -> Path_:
         """The deepest node of `path` that the spec file really has: a finding about a defaulted field
@@ -76,11 +80,11 @@ class Context:
     # -- parsed artifacts -----------------------------------------------------------------------
     def yaml(self, path: str) -> Any:
         text = self.files.get(path)
-        return None if text is None else yaml.safe_load(text)
+        return None if text is None else yaml.load(text, Loader=_LOADER)
 
     def yaml_documents(self, path: str) -> list[Any]:
         text = self.files.get(path)
-        return [] if text is None else [d for d in yaml.safe_load_all(text) if d is not None]
+        return [] if text is None else [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
 
     def service_index(self, service: Service) -> int:
         return next(i for i, s in enumerate(self.spec.services) if s.name == service.name)
