@@ -123,6 +123,9 @@ class ResourceAmounts(StrictModel):
 class Resources(StrictModel):
     requests: ResourceAmounts
     limits: ResourceAmounts
+    gpu_memory: Quantity | None = Field(None, description=(
+        "memory of each GPU (80Gi for an 80 GB A100/H100). No Kubernetes resource carries it: `stackgen lint` "
+        "checks GPU-memory alerts against it (alert-threshold-at-limit)"))
 
 
 class Metric(StrictModel):
