@@ -353,6 +353,11 @@ def slo_tests_file(service_name: str) -> str:
     return f"prometheus/tests/{service_name}-slos.test.yml"
 
 
+def slo_ticket_tests_file(service_name: str) -> str:
+    """The ticket tiers' SLO tests, evaluated more coarsely than the rest (targets/prometheus/slo_tests.py)."""
+    return f"prometheus/tests/{service_name}-slos-ticket.test.yml"
+
+
 def slo_alert_name(slo_name: str, tier: str) -> str:
     """Default alert name: the SLO name in CamelCase plus FastBurn (page) or SlowBurn (ticket)."""
     camel = "".join(part[:1].upper() + part[1:] for part in slo_name.split("-"))

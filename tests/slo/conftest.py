@@ -60,3 +60,17 @@ def with_slos(*slos: dict[str, Any], alerts: bool = True) -> dict[str, Any]:
         data["services"][0]["alerts"] = []
         data.pop("environments", None)  # their threshold overrides name the dropped alerts
     return data
+
+
+def slo_test_files(tests_dir: Path) -> list[str]:
+    """The SLO unit-test files of a rendered tests folder: the main one and, where the ticket tiers were split
+    off to be evaluated hourly, theirs (targets/prometheus/slo_tests.py)."""
+    return sorted(p.name for p in tests_dir.glob("*-slos*.test.yml"))
+
+
+def slo_test_cases(files: dict[str, str], service: str = "fugatto-audio-lab") -> list[dict[str, Any]]:
+    """Every test case of a service's SLO test files, from a render's {path: text}."""
+    return [case for suffix in ("slos", "slos-ticket")
+            for case in (yaml.safe_load(files.get(f"prometheus/tests/{service}-{suffix}.test.yml", "")) or {})
+            .get("tests", [])]
+

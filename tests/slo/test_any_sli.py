@@ -11,7 +11,7 @@ import yaml
 
 from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
-from tests.slo.conftest import slo, with_slos
+from tests.slo.conftest import slo, slo_test_files, with_slos
 
 PROMTOOL = shutil.which("promtool")
 
@@ -45,6 +45,6 @@ def test_a_gauge_total_is_still_refused(spec_errors) -> None:
 def test_histogram_total_tests_pass(make_stack, tmp_path: Path) -> None:
     write_tree(tmp_path / "g", render_stack(make_stack(with_slos(_count_total(), alerts=False))))
     assert PROMTOOL, "promtool is required (apt-get install prometheus)"
-    result = subprocess.run([PROMTOOL, "test", "rules", "fugatto-audio-lab-slos.test.yml"],
+    result = subprocess.run([PROMTOOL, "test", "rules", *slo_test_files(tmp_path / "g" / "prometheus" / "tests")],
                             cwd=tmp_path / "g" / "prometheus" / "tests", capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

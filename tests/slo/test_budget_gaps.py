@@ -17,16 +17,15 @@ from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
 from stackgen.spec.types import Duration
 from stackgen.targets.prometheus.slo_tests import Profile, period_ratio
-from tests.slo.conftest import ROOT, slo, with_slos
+from tests.slo.conftest import ROOT, slo, slo_test_files, with_slos
 
 PROMTOOL = shutil.which("promtool")
-SLO_TESTS = "fugatto-audio-lab-slos.test.yml"
 RULES = "fugatto-audio-lab-slos.yml"
 
 
 def _promtool(prometheus: Path) -> subprocess.CompletedProcess[str]:
     assert PROMTOOL, "promtool is required (apt-get install prometheus)"
-    return subprocess.run([PROMTOOL, "test", "rules", SLO_TESTS], cwd=prometheus / "tests",
+    return subprocess.run([PROMTOOL, "test", "rules", *slo_test_files(prometheus / "tests")], cwd=prometheus / "tests",
                           capture_output=True, text=True, timeout=300)
 
 

@@ -13,7 +13,7 @@ import yaml
 from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
 from stackgen.targets.grafana.slo_panels import slo_dashboard_panels
-from tests.slo.conftest import slo, with_slos
+from tests.slo.conftest import slo, slo_test_files, with_slos
 
 PROMTOOL = shutil.which("promtool")
 RULES = "prometheus/rules/fugatto-audio-lab-slos.yml"
@@ -58,7 +58,7 @@ def test_one_budget_per_value_under_promtool(make_stack, tmp_path: Path) -> None
     write_tree(tmp_path / "g", render_stack(make_stack(with_slos(_by_endpoint(), alerts=False))))
     prometheus = tmp_path / "g" / "prometheus"
     assert PROMTOOL, "promtool is required (apt-get install prometheus)"
-    generated = subprocess.run([PROMTOOL, "test", "rules", "fugatto-audio-lab-slos.test.yml"],
+    generated = subprocess.run([PROMTOOL, "test", "rules", *slo_test_files(prometheus / "tests")],
                                cwd=prometheus / "tests", capture_output=True, text=True, timeout=300)
     assert generated.returncode == 0, generated.stdout + generated.stderr
     # Two endpoints: /a fails 0.5% of its requests (half its 1% budget), /b never failed (no 5xx series).

@@ -15,12 +15,16 @@ from tests.slo.conftest import ROOT, slo, with_slos
 
 PROMTOOL = shutil.which("promtool")
 GOLDEN_TESTS = ROOT / "generated" / "prometheus" / "tests" / "fugatto-audio-lab-slos.test.yml"
+GOLDEN_TICKET_TESTS = GOLDEN_TESTS.with_name("fugatto-audio-lab-slos-ticket.test.yml")
 
 
 def _promtool_test(tests_dir: Path) -> subprocess.CompletedProcess[str]:
+    """promtool on the SLO tests: the ticket tiers' own file too, when the render split them off."""
     assert PROMTOOL, "promtool is required (apt-get install prometheus)"
-    return subprocess.run([PROMTOOL, "test", "rules", "fugatto-audio-lab-slos.test.yml"], cwd=tests_dir,
-                          capture_output=True, text=True, timeout=120)
+    files = [f for f in ("fugatto-audio-lab-slos.test.yml", "fugatto-audio-lab-slos-ticket.test.yml")
+             if (tests_dir / f).exists()]
+    return subprocess.run([PROMTOOL, "test", "rules", *files], cwd=tests_dir, capture_output=True, text=True,
+                          timeout=120)
 
 
 def _render(make_stack, spec: dict, root: Path) -> Path:
@@ -31,14 +35,20 @@ def _render(make_stack, spec: dict, root: Path) -> Path:
 def test_golden_test_file_is_small_and_covers_every_tier() -> None:
     assert GOLDEN_TESTS.stat().st_size < 300_000
     document = yaml.safe_load(GOLDEN_TESTS.read_text(encoding="utf-8"))
-    assert document["rule_files"] == ["../rules/fugatto-audio-lab-slos.yml"]
-    assert document["evaluation_interval"] == "30m"
-    alerts = [t["alert_rule_test"][0]["alertname"] for t in document["tests"] if "alert_rule_test" in t]
+    ticket = yaml.safe_load(GOLDEN_TICKET_TESTS.read_text(encoding="utf-8"))
+    assert document["rule_files"] == ticket["rule_files"] == ["../rules/fugatto-audio-lab-slos.yml"]
+    # The ticket tiers' scenarios span days: their own file is evaluated hourly, the rest every 30m.
+    assert (document["evaluation_interval"], ticket["evaluation_interval"]) == ("30m", "1h")
+    alerts = [t["alert_rule_test"][0]["alertname"] for d in (document, ticket) for t in d["tests"]
+              if "alert_rule_test" in t]
     # Two conditions per tier, two scenarios per condition (fires-then-resolves, stays silent).
     for name in ("GenerateAvailabilityFastBurn", "GenerateAvailabilitySlowBurn", "GenerateLatencyFastBurn",
                  "GenerateLatencySlowBurn"):
         assert alerts.count(name) == 4
-    latency = [s["series"] for t in document["tests"] for s in t["input_series"] if "_bucket" in s["series"]]
+    assert {t["alert_rule_test"][0]["alertname"] for t in ticket["tests"]} == {
+        "GenerateAvailabilitySlowBurn", "GenerateLatencySlowBurn"}
+    latency = [s["series"] for d in (document, ticket) for t in d["tests"] for s in t["input_series"]
+               if "_bucket" in s["series"]]
     assert latency and all('le="10.0"' in series for series in latency)
 
 
@@ -57,6 +67,28 @@ def test_fires_just_above_and_predicts_the_annotations() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_a_wrong_ticket_factor_or_window_fails_the_hourly_tests(make_stack, tmp_path) -> None:
+    """The ticket tiers' file is evaluated hourly (2h missed the first mutation below): every factor and
+    window of both ticket conditions that the 30m evaluation caught is still caught."""
+    spec = slo("avail", 99.5, page={"enabled": False})
+    prometheus = _render(make_stack, with_slos(spec, alerts=False), tmp_path / "generated")
+    assert yaml.safe_load((prometheus / "tests" / "fugatto-audio-lab-slos-ticket.test.yml").read_text())[
+        "evaluation_interval"] == "1h"
+    rules = prometheus / "rules" / "fugatto-audio-lab-slos.yml"
+    original = rules.read_text(encoding="utf-8")
+    assert _promtool_test(prometheus / "tests").returncode == 0
+    # (text, replacement, occurrence): each condition lists its short window, then its long one.
+    for good, bad, nth in [("(1 * 0.005)", "(0.8 * 0.005)", 0), ("(1 * 0.005)", "(1.2 * 0.005)", 1),
+                           ("(3 * 0.005)", "(2.5 * 0.005)", 1), ("ratio_rate6h{", "ratio_rate2h{", 0),
+                           ("ratio_rate1d{", "ratio_rate6h{", 0), ("ratio_rate3d{", "ratio_rate1d{", 0)]:
+        at = -1
+        for _ in range(nth + 1):
+            at = original.index(good, at + 1)
+        rules.write_text(original[:at] + bad + original[at + len(good):], encoding="utf-8")
+        assert _promtool_test(prometheus / "tests").returncode != 0, f"{good} -> {bad} (#{nth}) went unnoticed"
+
+
 def test_golden_promtool_tests_pass() -> None:
     result = _promtool_test(GOLDEN_TESTS.parent)
     assert result.returncode == 0, result.stdout + result.stderr

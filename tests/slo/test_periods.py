@@ -15,7 +15,7 @@ from stackgen.model.slo import window_table
 from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
 from stackgen.spec.types import Duration
-from tests.slo.conftest import slo, with_slos
+from tests.slo.conftest import slo, slo_test_files, with_slos
 
 PROMTOOL = shutil.which("promtool")
 RULES = "prometheus/rules/fugatto-audio-lab-slos.yml"
@@ -102,7 +102,7 @@ def test_scaled_and_overridden_windows_are_proven_by_promtool(make_stack, tmp_pa
     assert PROMTOOL, "promtool is required (apt-get install prometheus)"
 
     def promtool() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PROMTOOL, "test", "rules", "fugatto-audio-lab-slos.test.yml"], cwd=tests_dir,
+        return subprocess.run([PROMTOOL, "test", "rules", *slo_test_files(tests_dir)], cwd=tests_dir,
                               capture_output=True, text=True, timeout=300)
 
     result = promtool()

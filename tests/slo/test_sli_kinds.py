@@ -15,7 +15,7 @@ import yaml
 from stackgen.diagnostics import SpecError
 from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
-from tests.slo.conftest import ROOT, slo, with_slos
+from tests.slo.conftest import ROOT, slo, slo_test_cases, slo_test_files, with_slos
 
 PROMTOOL = shutil.which("promtool")
 RULES = "prometheus/rules/fugatto-audio-lab-slos.yml"
@@ -51,7 +51,8 @@ def _rules(rendered: dict[str, str]) -> list[dict[str, Any]]:
 def _promtool(make_stack, data: dict[str, Any], tmp_path: Path) -> None:
     write_tree(tmp_path / "g", render_stack(make_stack(data)))
     assert PROMTOOL, "promtool is required (apt-get install prometheus)"
-    result = subprocess.run([PROMTOOL, "test", "rules", Path(TESTS).name], cwd=tmp_path / "g" / "prometheus" / "tests",
+    result = subprocess.run([PROMTOOL, "test", "rules", *slo_test_files(tmp_path / "g" / "prometheus" / "tests")],
+                            cwd=tmp_path / "g" / "prometheus" / "tests",
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -103,7 +104,7 @@ def test_a_raw_sli_of_another_shape_gets_no_generated_tests(make_stack) -> None:
 @pytest.mark.slow
 def test_raw_sli_tests_prove_the_tiers(make_stack, tmp_path: Path) -> None:
     data = _with({"kind": "raw", "error_query": RAW_ERRORS, "total_query": RAW_TOTAL})
-    tests = yaml.safe_load(_rendered(make_stack, data)[TESTS])["tests"]
+    tests = slo_test_cases(_rendered(make_stack, data))
     assert {t["name"] for t in tests} >= {"any page", "any ticket"}
     _promtool(make_stack, data, tmp_path)
 

@@ -14,7 +14,7 @@ import yaml
 
 from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
-from tests.slo.conftest import slo, with_slos
+from tests.slo.conftest import slo, slo_test_files, with_slos
 
 PROMTOOL = shutil.which("promtool")
 RULES = "prometheus/rules/fugatto-audio-lab-slos.yml"
@@ -84,7 +84,8 @@ def test_extra_alert_reserved_labels(spec_errors, label: str) -> None:
 
 def _promtool(tree: Path) -> subprocess.CompletedProcess[str]:
     assert PROMTOOL, "promtool is required (apt-get install prometheus)"
-    return subprocess.run([PROMTOOL, "test", "rules", Path(TESTS).name], cwd=tree / "prometheus" / "tests",
+    return subprocess.run([PROMTOOL, "test", "rules", *slo_test_files(tree / "prometheus" / "tests")],
+                          cwd=tree / "prometheus" / "tests",
                           capture_output=True, text=True, timeout=300)
 
 

@@ -17,7 +17,7 @@ from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
 from stackgen.spec.types import Duration
 from stackgen.targets.prometheus.slo_tests import events_per_step
-from tests.slo.conftest import slo, with_slos
+from tests.slo.conftest import slo, slo_test_files, with_slos
 
 PROMTOOL = shutil.which("promtool")
 RULES = "prometheus/rules/fugatto-audio-lab-slos.yml"
@@ -77,12 +77,13 @@ def test_six_and_nine_nines_render_and_every_tier_is_proven(make_stack, tmp_path
     spec = with_slos(slo("six", 99.9999, "28d"), slo("nine", 99.9999999), alerts=False)
     write_tree(tmp_path / "g", render_stack(make_stack(spec)))
     tests_dir = tmp_path / "g" / "prometheus" / "tests"
-    document = yaml.safe_load((tests_dir / "fugatto-audio-lab-slos.test.yml").read_text(encoding="utf-8"))
-    fired = {t["alert_rule_test"][1]["alertname"] for t in document["tests"]
+    cases = [case for name in slo_test_files(tests_dir)
+             for case in yaml.safe_load((tests_dir / name).read_text(encoding="utf-8"))["tests"]]
+    fired = {t["alert_rule_test"][1]["alertname"] for t in cases
              if "alert_rule_test" in t and t["alert_rule_test"][1]["exp_alerts"]}
     assert fired == {f"{n}{tier}" for n in ("Six", "Nine") for tier in ("FastBurn", "SlowBurn")}
     assert PROMTOOL, "promtool is required (apt-get install prometheus)"
-    result = subprocess.run([PROMTOOL, "test", "rules", "fugatto-audio-lab-slos.test.yml"], cwd=tests_dir,
+    result = subprocess.run([PROMTOOL, "test", "rules", *slo_test_files(tests_dir)], cwd=tests_dir,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     # A factor one notch off at nine nines is still caught: the events are fine-grained enough.
@@ -91,6 +92,6 @@ def test_six_and_nine_nines_render_and_every_tier_is_proven(make_stack, tmp_path
     assert "(14.4 * 0.000000001)" in text or "(14.4 * 1e-09)" in text
     rules.write_text(text.replace("(14.4 * 1e-09)", "(12 * 1e-09)").replace("(14.4 * 0.000000001)", "(12 * 0.000000001)"),
                      encoding="utf-8")
-    broken = subprocess.run([PROMTOOL, "test", "rules", "fugatto-audio-lab-slos.test.yml"], cwd=tests_dir,
+    broken = subprocess.run([PROMTOOL, "test", "rules", *slo_test_files(tests_dir)], cwd=tests_dir,
                             capture_output=True, text=True, timeout=300)
     assert broken.returncode != 0 and "NineFastBurn" in broken.stdout + broken.stderr
