@@ -250,12 +250,18 @@ def review(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("generat
     report = compare(base_side, head_side, out.as_posix())
     if prometheus is not None:
         report = with_backtest(report, prometheus, base_side, head_side, range_s)
-    writer = {ReviewFormat.text: report_text, ReviewFormat.markdown: report_markdown, ReviewFormat.json: report_json}[fmt]
-    sys.stdout.write(writer.render(report))
+    pairs = None
     if previews is not None:
+        from stackgen.preview import DashboardError
         from stackgen.review.previews import markdown, write_previews
 
-        pairs = write_previews(base_side, head_side, previews)
+        try:
+            pairs = write_previews(base_side, head_side, previews)
+        except DashboardError as exc:
+            raise _fail([f"--previews: {one_line(str(exc))}"], EXIT_BAD_INPUT) from None
+    writer = {ReviewFormat.text: report_text, ReviewFormat.markdown: report_markdown, ReviewFormat.json: report_json}[fmt]
+    sys.stdout.write(writer.render(report))
+    if pairs is not None:
         if fmt is ReviewFormat.markdown:
             sys.stdout.write(markdown(pairs, previews))
         else:
@@ -305,8 +311,11 @@ def preview(spec: SpecOption = Path("stack.yaml"), out: OutOption = Path("genera
         return render_all(dashboards, to, Source(prometheus.rstrip("/"), float(int(time.time())), range_s)
                           if prometheus else None)
 
+    try:
+        previews = draw()  # --serve too: a folder preview may not write in is refused before serving it
+    except DashboardError as exc:
+        raise _fail([f"--to: {one_line(str(exc))}"], EXIT_BAD_INPUT) from None
     if not serve:
-        previews = draw()
         for p in previews:
             errors = sum(len(r.errors) for r in p.panels.values())
             typer.echo(f"{p.png}  {p.title} ({len(p.panels)} panels{f', {errors} failed queries' if errors else ''})")

@@ -21,12 +21,8 @@ from stackgen.model import names
 from stackgen.output.artifact import Artifact
 from stackgen.parsers.promql_analysis import PromQLError, SelectorInfo, analyze
 from stackgen.resolve import Stack
-from stackgen.spec.load import Path_
+from stackgen.spec.load import SAFE_LOADER, Path_
 from stackgen.spec.service import Metric, Service
-
-# libyaml's safe loader where PyYAML has it: the same documents, parsed about 10x faster (lint reads every
-# rendered YAML file; the Kubernetes ones alone took most of lint's own time).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -62,7 +58,7 @@ class Context:
 
     @cached_property
     def _spec_data(self) -> Any:
-        return None if self.stack.positions is None else yaml.load(self.stack.positions.text, Loader=_LOADER)
+        return None if self.stack.positions is None else yaml.load(self.stack.positions.text, Loader=SAFE_LOADER)
 
     def written_path(self, path: Path_) -> Path_:
         """The deepest node of `path` that the spec file really has: a finding about a defaulted field
@@ -80,11 +76,11 @@ class Context:
     # -- parsed artifacts -----------------------------------------------------------------------
     def yaml(self, path: str) -> Any:
         text = self.files.get(path)
-        return None if text is None else yaml.load(text, Loader=_LOADER)
+        return None if text is None else yaml.load(text, Loader=SAFE_LOADER)
 
     def yaml_documents(self, path: str) -> list[Any]:
         text = self.files.get(path)
-        return [] if text is None else [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
+        return [] if text is None else [d for d in yaml.load_all(text, Loader=SAFE_LOADER) if d is not None]
 
     def service_index(self, service: Service) -> int:
         return next(i for i, s in enumerate(self.spec.services) if s.name == service.name)

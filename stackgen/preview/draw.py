@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from stackgen.preview import page
+from stackgen.preview import owned, page
 from stackgen.preview.layout import Box, layout
 from stackgen.preview.query import QueryError, interpolate, legend, query_range, step_for, variables
 from stackgen.preview.units import format_value, tick_digits
@@ -43,7 +43,6 @@ RC = {  # everything that could differ between machines or runs, pinned
     "xtick.color": MUTED,
     "ytick.color": MUTED,
 }
-PNG_METADATA = {"Software": None}  # matplotlib writes its version here otherwise
 TITLE_PX, PAD_PX = 24, 8
 PROMETHEUS_TYPES = {"prometheus", None}  # a panel without a datasource type inherits the dashboard's (Prometheus)
 MAX_LEGEND = 6
@@ -384,14 +383,16 @@ def render_dashboard(dashboard: dict, png: Path, source: Source | None = None) -
         png.parent.mkdir(parents=True, exist_ok=True)
         partial = png.with_name(f".{png.name}.partial")
         with open(partial, "wb") as handle:
-            canvas.figure.canvas.print_png(handle, metadata=PNG_METADATA)
+            canvas.figure.canvas.print_png(handle, metadata=owned.PNG_METADATA)
     os.replace(partial, png)
     return DashboardPreview(str(dashboard.get("uid") or ""), title, png, (width, height), reports)
 
 
 def render_all(dashboards: list[dict], to: Path, source: Source | None = None) -> list[DashboardPreview]:
-    """A PNG for each dashboard and index.html linking them, in `to`."""
-    previews = [render_dashboard(d, to / file_name(str(d.get("uid") or f"dashboard-{i}")), source)
-                for i, d in enumerate(dashboards)]
+    """A PNG for each dashboard and index.html linking them, in `to`; DashboardError, before anything is
+    drawn, when one of those files exists and preview did not write it."""
+    pngs = [to / file_name(str(d.get("uid") or f"dashboard-{i}")) for i, d in enumerate(dashboards)]
+    owned.refuse_foreign([*pngs, to / "index.html"])
+    previews = [render_dashboard(d, png, source) for d, png in zip(dashboards, pngs, strict=True)]
     page.write_index(to, previews, source.url if source else None)
     return previews

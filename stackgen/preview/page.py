@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stackgen.preview import owned
+
 if TYPE_CHECKING:
     from stackgen.preview.draw import DashboardPreview
 
@@ -16,7 +18,7 @@ STYLE = ("body{background:#111217;color:#ccccdc;font-family:'DejaVu Sans',sans-s
 
 def index_html(previews: list[DashboardPreview], prometheus: str | None) -> str:
     source = f"data from {html.escape(prometheus)}" if prometheus else "layout and queries only (no Prometheus)"
-    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+    parts = ["<!DOCTYPE html>", owned.HTML_MARK, '<html lang="en">', "<head>", '<meta charset="utf-8">',
              f"<title>stackgen preview: {len(previews)} dashboard(s)</title>", f"<style>{STYLE}</style>", "</head>",
              "<body>", "<h1>Dashboard previews</h1>", f"<p>{source}</p>", "<ul>"]
     parts += [f'<li><a href="#{html.escape(p.uid, quote=True)}">{html.escape(p.title)}</a></li>' for p in previews]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from stackgen.preview.draw import file_name, render_dashboard
 from stackgen.preview.load import from_texts
+from stackgen.preview.owned import refuse_foreign
 from stackgen.review.dashboards import DASHBOARDS
 from stackgen.review.sides import Side
 
@@ -29,21 +30,22 @@ def _boards(side: Side) -> dict[str, str]:
 def write_previews(base: Side, head: Side, folder: Path) -> list[Pair]:
     """Draw each changed dashboard of both sides into `folder` (`<uid>.before.png`, `<uid>.after.png`)."""
     old, new = _boards(base), _boards(head)
-    pairs = []
+    planned: list[tuple[str, str, dict, Path]] = []  # (dashboard path, before/after, dashboard, png)
     for path in sorted(set(old) | set(new)):
         if old.get(path) == new.get(path):
             continue
-        drawn: dict[str, Path | None] = {"before": None, "after": None}
-        title = ""
         for which, texts in (("before", old), ("after", new)):
-            if path not in texts:
-                continue
-            (board,) = from_texts({path: texts[path]})
-            title = str(board.get("title") or path)
-            name = file_name(str(board.get("uid") or Path(path).stem)).removesuffix(".png")
-            drawn[which] = render_dashboard(board, folder / f"{name}.{which}.png").png
-        pairs.append(Pair(title, drawn["before"], drawn["after"]))
-    return pairs
+            if path in texts:
+                (board,) = from_texts({path: texts[path]})
+                name = file_name(str(board.get("uid") or Path(path).stem)).removesuffix(".png")
+                planned.append((path, which, board, folder / f"{name}.{which}.png"))
+    refuse_foreign(png for *_, png in planned)  # before anything is drawn
+    drawn: dict[str, dict[str, Path | None]] = {}
+    titles: dict[str, str] = {}
+    for path, which, board, png in planned:
+        drawn.setdefault(path, {"before": None, "after": None})[which] = render_dashboard(board, png).png
+        titles[path] = str(board.get("title") or path)
+    return [Pair(titles[path], sides["before"], sides["after"]) for path, sides in drawn.items()]
 
 
 def markdown(pairs: list[Pair], folder: Path) -> str:

@@ -22,7 +22,8 @@ from stackgen.diagnostics import Diagnostic, SpecError
 from stackgen.spec.models import Spec
 
 Path_ = tuple[str | int, ...]
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's safe loader where PyYAML has it (about 10x faster, same documents), else the pure-Python one.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Limits that keep a hostile or mistaken spec from costing unbounded time or memory. The largest
 # real specs are a few MB and under ten levels deep; aliases are for small repeated parts.
@@ -88,7 +89,7 @@ class _ScalarConstructor(yaml.constructor.SafeConstructor):
 _ScalarConstructor.add_constructor(_VALUE_TAG, _construct_equals)
 
 
-class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
+class _FastLoader(SAFE_LOADER):  # type: ignore[misc, valid-type]
     """The C loader, refusing duplicate keys (`_structure_problems` then reports where they are).
 
     Specs repeat the same scalars (label names, kinds, severities) thousands of times; resolving a
@@ -241,7 +242,7 @@ def _syntax_error(exc: yaml.YAMLError, filename: str, text: str = "") -> SpecErr
         return SpecError([Diagnostic(filename, line, col, "", f"YAML syntax error: {reason}")])
     if isinstance(exc, yaml.reader.ReaderError):
         # libyaml counts the offset in UTF-8 bytes, the pure-Python reader in characters
-        before = text.encode("utf-8")[:exc.position].decode("utf-8", "replace") if _Loader is not yaml.SafeLoader \
+        before = text.encode("utf-8")[:exc.position].decode("utf-8", "replace") if SAFE_LOADER is not yaml.SafeLoader \
             else text[:exc.position]
         line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
@@ -329,7 +330,7 @@ def _structure_problems(text: str, filename: str) -> list[Diagnostic]:
             parent.children += 1
 
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=SAFE_LOADER):
             if isinstance(event, yaml.ScalarEvent):
                 tag = event.tag
                 if tag in (None, "!"):
@@ -391,7 +392,7 @@ def _positional_parse(text: str, filename: str):
     values: dict[Path_, tuple[int, int]] = {}
     keys: dict[Path_, tuple[int, int]] = {}
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, filename, text) from None
     if node is None:

@@ -3,15 +3,14 @@ does), for the previews drawn from data."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
+import json
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from stackgen.checks.tools import find
+from tests.backfilled_prometheus import backfilled_prometheus
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_700_000_000  # the history's first sample
@@ -30,40 +29,16 @@ def history() -> str:
     return "\n".join([*lines, "# EOF", ""])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def prometheus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("prometheus")
-    (root / "history.om").write_text(history())
-    data = root / "data"
-    subprocess.run([find("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(root / "history.om"), str(data)],
-                   check=True, capture_output=True, timeout=60)
-    (root / "prometheus.yml").write_text("global: {}\n")
-    port = _free_port()
-    log = open(root / "prometheus.log", "wb")  # noqa: SIM115 - the child's
-    process = subprocess.Popen([find("prometheus"), f"--config.file={root / 'prometheus.yml'}",
-                                f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{port}",
-                                "--storage.tsdb.retention.time=100y", "--log.level=warn"],
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, (root / "prometheus.log").read_text()
-            time.sleep(0.1)
+    with backfilled_prometheus(tmp_path_factory.mktemp("prometheus"), history()) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+
+
+def query_range_by_route(url: str, expr: str, start: float, end: float, step: int) -> dict[str, list[tuple[float, float]]]:
+    """Prometheus's own answer to a request-rate query, keyed as the panel's legend names its series."""
+    params = urllib.parse.urlencode({"query": expr, "start": start, "end": end, "step": step})
+    with urllib.request.urlopen(f"{url}/api/v1/query_range?{params}", timeout=10) as response:
+        result = json.load(response)["data"]["result"]
+    return {f'{r["metric"].get("method", "")} {r["metric"].get("endpoint", "")}': [(float(t), float(v)) for t, v in r["values"]]
+            for r in result}

@@ -3,10 +3,7 @@ show their value, a query Prometheus rejects is written in the panel, and the sa
 
 from __future__ import annotations
 
-import json
 import math
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,18 +11,10 @@ from PIL import Image
 
 from stackgen.preview import load_dashboards, render_dashboard
 from stackgen.preview.draw import Source
-from tests.preview.conftest import SPAN, T0
+from tests.preview.conftest import SPAN, T0, query_range_by_route
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _query_range(url: str, expr: str, start: float, end: float, step: int) -> dict[str, list[tuple[float, float]]]:
-    params = urllib.parse.urlencode({"query": expr, "start": start, "end": end, "step": step})
-    with urllib.request.urlopen(f"{url}/api/v1/query_range?{params}", timeout=10) as response:
-        result = json.load(response)["data"]["result"]
-    return {f'{r["metric"]["method"]} {r["metric"]["endpoint"]}': [(float(t), float(v)) for t, v in r["values"]]
-            for r in result}
 
 
 def test_request_rate_lines_are_the_query_values(prometheus, tmp_path):
@@ -37,7 +26,7 @@ def test_request_rate_lines_are_the_query_values(prometheus, tmp_path):
     assert sorted(s.name for s in panel.series) == ["GET /health", "POST /generate"]  # legendFormat {{method}} {{endpoint}}
     ((_, expr, step),) = panel.queries
     assert 'instance=~".*"' in expr and step == 30  # All is the variable's allValue; 3000 s over 100 points
-    expected = _query_range(prometheus, expr, T0 + SPAN - 3000, T0 + SPAN, step)
+    expected = query_range_by_route(prometheus, expr, T0 + SPAN - 3000, T0 + SPAN, step)
     for drawn in panel.series:
         assert drawn.times and list(zip(drawn.times, drawn.values, strict=True)) == expected[drawn.name]
     image = Image.open(preview.png).convert("RGB").crop((panel.box.left, panel.box.top, panel.box.right, panel.box.bottom))

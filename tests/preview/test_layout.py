@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from stackgen.preview import load_dashboards, render_all, render_dashboard
+from stackgen.preview import DashboardError, load_dashboards, render_all, render_dashboard
 from stackgen.preview.draw import BACKGROUND, PANEL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +62,20 @@ def test_same_dashboards_give_the_same_bytes(tmp_path):
         assert a.png.read_bytes() == b.png.read_bytes(), a.uid
     assert (tmp_path / "a/index.html").read_bytes() == (tmp_path / "b/index.html").read_bytes()
     assert b"Software" not in first[0].png.read_bytes()  # no matplotlib version (nor time) in the PNG
+
+
+def test_files_preview_did_not_write_are_left_alone(tmp_path):
+    """--to may name a folder with the user's own pictures and pages: nothing there is overwritten."""
+    overview = load_dashboards(ROOT / "generated", ["fugatto_overview"])
+    render_all(overview, tmp_path)  # its own files: drawn again freely
+    render_all(overview, tmp_path)
+    for name, mine in (("index.html", b"<html>my notes</html>"), ("fugatto_overview.png", b"\x89PNG not ours")):
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        (folder / name).write_bytes(mine)
+        with pytest.raises(DashboardError, match=f"{name}: exists and was not written by stackgen preview"):
+            render_all(overview, folder)
+        assert (folder / name).read_bytes() == mine and sorted(p.name for p in folder.iterdir()) == [name]
 
 
 def test_an_unknown_panel_type_is_a_placeholder(tmp_path):

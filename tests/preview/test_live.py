@@ -11,8 +11,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from stackgen.preview import render_dashboard
 from stackgen.preview.draw import Source
 from stackgen.preview.load import from_texts
 from stackgen.runtime.drill import Load
+from tests.preview.conftest import query_range_by_route
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,14 +46,6 @@ def live(tmp_path_factory):
         _stackgen("down", "--runtime", "native", "--run-dir", str(run))
 
 
-def _query_range(url: str, expr: str, start: float, end: float, step: int) -> dict[str, list[tuple[float, float]]]:
-    params = urllib.parse.urlencode({"query": expr, "start": start, "end": end, "step": step})
-    with urllib.request.urlopen(f"{url}/api/v1/query_range?{params}", timeout=10) as response:
-        result = json.load(response)["data"]["result"]
-    return {f'{r["metric"].get("method", "")} {r["metric"].get("endpoint", "")}': [(float(t), float(v)) for t, v in r["values"]]
-            for r in result}
-
-
 def test_request_rate_panel_is_drawn_from_the_live_stack(live, tmp_path):
     prometheus, service, up_output, work = live
     assert "dashboard preview    http://127.0.0.1:" in up_output and prometheus in up_output
@@ -70,7 +61,7 @@ def test_request_rate_panel_is_drawn_from_the_live_stack(live, tmp_path):
     assert panel.drawn == "timeseries" and not panel.errors
     assert any(s.name.startswith("POST /generate") for s in panel.series), [s.name for s in panel.series]
     ((_, expr, step),) = panel.queries
-    expected = _query_range(prometheus, expr, end - 300, end, step)
+    expected = query_range_by_route(prometheus, expr, end - 300, end, step)
     assert {s.name: list(zip(s.times, s.values, strict=True)) for s in panel.series} == expected
     generate = next(s for s in panel.series if s.name.startswith("POST /generate"))
     assert max(generate.values) > 0

@@ -34,6 +34,19 @@ def test_changed_dashboards_get_before_and_after_pngs_in_the_markdown(tmp_path: 
             'alt="fugatto-audio-lab.before.png"> | <img src="pr/fugatto-audio-lab.after.png"') in result.stdout
 
 
+def test_a_png_review_did_not_write_is_refused_before_the_report(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("base.yaml").write_text(SPEC_TEXT)
+    Path("stack.yaml").write_text(edit(SPEC_TEXT, ("        - title: Response Time\n", "        - title: Latency\n")))
+    Path("pr").mkdir()
+    Path("pr/fugatto-audio-lab.after.png").write_bytes(b"a screenshot of mine")
+    result = CliRunner().invoke(app, ["review", "--base-spec", "base.yaml", "--format", "markdown", "--previews", "pr"])
+    assert result.exit_code == 2, result.output
+    assert "fugatto-audio-lab.after.png: exists and was not written by stackgen preview" in result.output
+    assert Path("pr/fugatto-audio-lab.after.png").read_bytes() == b"a screenshot of mine"
+    assert sorted(p.name for p in Path("pr").iterdir()) == ["fugatto-audio-lab.after.png"]
+
+
 def test_no_dashboard_change_draws_nothing(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("base.yaml").write_text(SPEC_TEXT)

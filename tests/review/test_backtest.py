@@ -4,15 +4,12 @@ against a real, throwaway Prometheus loaded with a known history by `promtool ts
 from __future__ import annotations
 
 import socket
-import subprocess
-import time
-import urllib.request
 
 import pytest
 
-from stackgen.checks.tools import find
 from stackgen.review import backtest as bt
 from stackgen.review.backtest import BacktestCase, Episodes, backtest, chunks, episodes, firing_runs, hold_steps
+from tests.backfilled_prometheus import backfilled_prometheus, free_port
 
 # --- the state machine ------------------------------------------------------------------------------
 
@@ -81,46 +78,13 @@ def _value(instance: str, t: int) -> int:
     return 6 if 1000 <= t <= 1200 else 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     """A Prometheus that scrapes nothing, serving blocks backfilled from an OpenMetrics file."""
-    root = tmp_path_factory.mktemp("prometheus")
     lines = ["# HELP bt_errors Errors, made up.", "# TYPE bt_errors gauge"]
     lines += [f'bt_errors{{instance="{i}"}} {_value(i, t)} {T0 + t}' for i in "ab" for t in range(0, SPAN + 1, STEP)]
-    (root / "history.om").write_text("\n".join([*lines, "# EOF", ""]))
-    data = root / "data"
-    subprocess.run([find("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(root / "history.om"), str(data)],
-                   check=True, capture_output=True, timeout=60)
-    (root / "prometheus.yml").write_text("global: {}\n")
-    port = _free_port()
-    log = open(root / "prometheus.log", "wb")  # noqa: SIM115 - the child's
-    process = subprocess.Popen([find("prometheus"), f"--config.file={root / 'prometheus.yml'}",
-                                f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{port}",
-                                "--storage.tsdb.retention.time=100y", "--log.level=warn"],
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, (root / "prometheus.log").read_text()
-            time.sleep(0.1)
+    with backfilled_prometheus(tmp_path_factory.mktemp("prometheus"), "\n".join([*lines, "# EOF", ""])) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def _run(url: str, *cases: BacktestCase, end: float = T0 + SPAN, range_s: float = SPAN, **kw):
@@ -207,7 +171,7 @@ def test_a_url_that_is_not_the_prometheus_api_is_a_finding(prometheus):
 
 
 def test_nothing_listening_is_a_finding():
-    port = _free_port()
+    port = free_port()
     results = _run(f"http://127.0.0.1:{port}", _case(), _case(new="up"))
     assert [r.findings for r in results] == [(f"cannot reach Prometheus at http://127.0.0.1:{port}: connection refused",)] * 2
     assert all(r.before is None and r.after is None for r in results)
