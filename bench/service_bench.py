@@ -22,7 +22,6 @@ import http.server
 import json
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,17 +34,13 @@ from pathlib import Path
 import psutil
 import uvloop
 
+from stackgen.runtime.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "service"))
 from fugatto_lab.config import DEFAULT_TRACE_SAMPLE_RATIO  # noqa: E402 (the checkout's service, installed or not)
 
 PROMPTS = ["a calm 440 Hz sine tone", "rain on a tin roof", "fast drum loop at 140 bpm", "low cello drone"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class OtlpSink:

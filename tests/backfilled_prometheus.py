@@ -3,7 +3,6 @@ create-blocks-from openmetrics`: a history the test wrote, queried through the r
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.request
@@ -12,12 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stackgen.checks.tools import find
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from stackgen.runtime.ports import free_port
 
 
 @contextmanager

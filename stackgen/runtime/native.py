@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from stackgen.model.routing import receivers_for
 from stackgen.output.serialize import yaml_text
 from stackgen.resolve import Stack
 from stackgen.runtime import ha
+from stackgen.runtime.ports import free_port
 from stackgen.runtime.profile import FACTOR, drill_stack
 from stackgen.spec.alerts import WatchdogAlert
 from stackgen.spec.models import Spec
@@ -104,12 +104,6 @@ class State:
 
 
 # --- finding processes ------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _cmdline(pid: int) -> list[str] | None:
     """The process's command line; None when it is gone or a zombie (nothing left to stop)."""
@@ -452,12 +446,12 @@ def up(stack: Stack, run: Path, profile: str = "production", ready_timeout: floa
     _rotate_notifications(notifications)
     notifications.write_text("")
 
-    ports = {name: _free_port() for name in [*proms, *ams, WEBHOOK, *([ha.VM] if highly_available else [])]}
-    gossip = {name: f"127.0.0.1:{_free_port()}" for name in ams} if highly_available else {}
+    ports = {name: free_port() for name in [*proms, *ams, WEBHOOK, *([ha.VM] if highly_available else [])]}
+    gossip = {name: f"127.0.0.1:{free_port()}" for name in ams} if highly_available else {}
     services: list[Component] = []
     addr = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
     for service in spec.services:
-        http, metrics = _free_port(), _free_port()
+        http, metrics = free_port(), free_port()
         addr[service.name] = f"127.0.0.1:{metrics}"
         env = {**service.env, "FUGATTO_FAULTS_ENABLED": "true",
                names.TRACING_ENABLED_ENV: "false"}  # no trace backend runs natively

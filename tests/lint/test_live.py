@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from stackgen.cli import app
 from stackgen.pipeline import lint
+from stackgen.runtime.ports import free_port
 
 from .conftest import REPO
 
@@ -129,12 +130,6 @@ def test_live_via_cli_exits_1_and_unreachable_is_an_error(handwritten):
     assert result.exit_code == 2 and "'nope' is not a service" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_ready(url: str, proc: subprocess.Popen, deadline: float) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -151,7 +146,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, deadline: float) -> None:
 
 @pytest.mark.slow
 def test_real_service_satisfies_the_contract(tmp_path: Path):
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     env = {**os.environ, "FUGATTO_LOG_DIR": str(tmp_path / "logs")}
     proc = subprocess.Popen([sys.executable, "-m", "fugatto_lab.server", "--host", "127.0.0.1", "--port", str(port),
                              "--metrics-port", str(metrics_port), "--device", "cpu"],

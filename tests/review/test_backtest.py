@@ -9,7 +9,8 @@ import pytest
 
 from stackgen.review import backtest as bt
 from stackgen.review.backtest import BacktestCase, Episodes, backtest, chunks, episodes, firing_runs, hold_steps
-from tests.backfilled_prometheus import backfilled_prometheus, free_port
+from stackgen.runtime.ports import free_port
+from tests.backfilled_prometheus import backfilled_prometheus
 
 # --- the state machine ------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from stackgen.resolve import load_stack
 from stackgen.runtime import native
 from stackgen.runtime.drill import Notifications, Result, _drill, blocking, plans
+from stackgen.runtime.ports import free_port
 from stackgen.runtime.profile import drill_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ def _notify(path: Path, receiver: str, alertname: str, status: str, at: float) -
 def _watchdog(tmp_path: Path) -> tuple[Result, native.State, Notifications]:
     stack = drill_stack(load_stack(ROOT / "stack.yaml"))
     plan = next(p for p in plans(stack, ["Watchdog"])[0])
-    unreachable = native.Component(SERVICE, ["x"], f"http://127.0.0.1:{native._free_port()}", "", port=1)
+    unreachable = native.Component(SERVICE, ["x"], f"http://127.0.0.1:{free_port()}", "", port=1)
     state = native.State(str(tmp_path), "drill", [unreachable], {}, str(tmp_path / "n.jsonl"), "")
     (tmp_path / "n.jsonl").write_text("")
     return Result(plan), state, Notifications(tmp_path / "n.jsonl")

@@ -14,6 +14,7 @@ import pytest
 
 from stackgen.runtime import native
 from stackgen.runtime.logcap import copy
+from stackgen.runtime.ports import free_port
 
 SERVER = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1"]
 
@@ -33,7 +34,7 @@ def _wait_listening(port: int) -> None:
 
 
 def test_a_component_is_found_by_pid_file_then_by_its_port(tmp_path):
-    port = native._free_port()
+    port = free_port()
     state, component = _state(tmp_path, port)
     native.start(state, component)
     _wait_listening(port)
@@ -59,7 +60,7 @@ def test_a_component_is_found_by_pid_file_then_by_its_port(tmp_path):
 
 
 def test_another_program_on_the_port_is_neither_reported_nor_stopped(tmp_path):
-    port = native._free_port()
+    port = free_port()
     _, component = _state(tmp_path, port)
     stranger = subprocess.Popen([sys.executable, "-c", f"import socket,time; s=socket.socket(); "
                                  f"s.bind(('127.0.0.1',{port})); s.listen(); time.sleep(60)"])
@@ -75,7 +76,7 @@ def test_another_program_on_the_port_is_neither_reported_nor_stopped(tmp_path):
 
 
 def test_a_stale_pid_file_of_another_program_is_ignored(tmp_path):
-    port = native._free_port()
+    port = free_port()
     _, component = _state(tmp_path, port)
     (tmp_path / "pids").mkdir()
     (tmp_path / "pids" / "web.pid").write_text(f"{os.getpid()}\n")  # a reused pid: this test's own process
@@ -98,7 +99,7 @@ def test_captured_output_is_capped_and_rotated(tmp_path):
 
 
 def test_logcap_keeps_the_last_lines_of_a_terminated_component(tmp_path):
-    port = native._free_port()
+    port = free_port()
     state, component = _state(tmp_path, port)
     component.argv = [sys.executable, "-u", "-c", "import signal,sys,time\n"
                       "signal.signal(signal.SIGTERM, lambda *a: (print('bye'), sys.exit(0)))\n"

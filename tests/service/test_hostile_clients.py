@@ -20,17 +20,13 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from stackgen.runtime.ports import free_port
+
 pytestmark = pytest.mark.slow
 
 READ_TIMEOUT_S = 1.0
 TOKEN = "hostile-clients-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -55,7 +51,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log_dir = tmp_path_factory.mktemp("hostile") / "logs"
-    srv = Server(_free_port(), _free_port(), log_dir)
+    srv = Server(free_port(), free_port(), log_dir)
     env = {
         **os.environ,
         "FUGATTO_LOG_DIR": str(log_dir),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,11 +13,7 @@ import httpx2
 import pytest
 from fugatto_lab.server import main
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from stackgen.runtime.ports import free_port
 
 
 def _poll(url: str, want: int, deadline: float) -> httpx2.Response:
@@ -36,7 +31,7 @@ def _poll(url: str, want: int, deadline: float) -> httpx2.Response:
 
 @pytest.mark.slow
 def test_server_starts_serves_and_exposes_metrics(tmp_path: Path):
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     env = {**os.environ, "FUGATTO_LOG_DIR": str(tmp_path / "logs"), "LOG_LEVEL": "INFO"}
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "fugatto_lab.server", "--port", str(port),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,11 @@ import urllib.request
 
 import pytest
 
+from stackgen.runtime.ports import free_port
+
 pytestmark = pytest.mark.slow
 
 STARTUP_TIMEOUT_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request(url: str, body: dict | None = None, timeout: float = 30) -> int:
@@ -47,7 +42,7 @@ def _request(url: str, body: dict | None = None, timeout: float = 30) -> int:
 @pytest.fixture(scope="module")
 def service_log_lines(tmp_path_factory) -> list[dict]:
     log_dir = tmp_path_factory.mktemp("fugatto-logs")
-    port, metrics_port, dead_port = _free_port(), _free_port(), _free_port()
+    port, metrics_port, dead_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "FUGATTO_LOG_DIR": str(log_dir),
