@@ -13,8 +13,7 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from stackgen.checks import fast_yaml
 from stackgen.checks.tools import ToolMissing, find_python_cli, missing_finding, output_of, run
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
@@ -32,7 +31,7 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     if not path.exists():
         return [Diagnostic(FILE, rule="compose", message="the compose file was not rendered")]
     findings = _schema(root)
-    compose = yaml.safe_load(path.read_text(encoding="utf-8"))
+    compose = fast_yaml.load(path.read_text(encoding="utf-8"))
     findings += [Diagnostic(FILE, rule="compose", message=message) for message in references(root, compose, stack.out_to_spec)]
     findings += [Diagnostic(FILE, rule="compose", message=message) for message in log_mounts(root, compose, stack)]
     return findings
@@ -119,7 +118,7 @@ def scrape_targets(root: Path, services: dict[str, Any]) -> list[str]:
     config_path = (Path(root) / posixpath.dirname(FILE) / mounted[0]).resolve()
     if not config_path.exists():
         return []  # reported as a missing mount
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config = fast_yaml.load(config_path.read_text(encoding="utf-8"))
     problems = []
     for job in config.get("scrape_configs", []):
         for static in job.get("static_configs", []):

@@ -18,8 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from stackgen.checks import fast_yaml
 from stackgen.checks.tools import ToolMissing, find_python_cli, missing_finding, output_of, run
 from stackgen.diagnostics import Diagnostic
 
@@ -65,7 +64,7 @@ def _strict(node: Any) -> Any:
 
 @cache
 def crd(file: str) -> dict[str, Any]:
-    return yaml.safe_load((SCHEMAS / file).read_text(encoding="utf-8"))
+    return fast_yaml.load((SCHEMAS / file).read_text(encoding="utf-8"))
 
 
 def json_schema(api_version: str, kind: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from stackgen.checks import fast_yaml
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.promql_analysis import BUILTIN_SERIES, PromQLError, selected_metrics
@@ -168,7 +169,7 @@ def _datasources(
 def _provisioned_uids(root: Path, findings: list[Diagnostic]) -> set[str]:
     path = root / names.GRAFANA_DATASOURCES_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = fast_yaml.load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         findings.append(Diagnostic(names.GRAFANA_DATASOURCES_FILE, rule=CHECK, message=f"cannot read datasources: {exc}"))
         return set()
@@ -180,7 +181,7 @@ def _recording_rules(root: Path) -> set[str]:
     out: set[str] = set()
     for path in sorted((root / "prometheus" / "rules").glob("*.yml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = fast_yaml.load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError:
             continue  # promtool reports broken rule files
         for group in data.get("groups", []) or []:

@@ -12,10 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from stackgen.checks import crd
-from stackgen.checks.tools import ToolMissing, find, find_python_cli, missing_finding, output_of, run
+from stackgen.checks import crd, fast_yaml, kubernetes_schema
+from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.promql_analysis import PromQLError, parse
@@ -46,7 +44,7 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
         if built.returncode != 0:
             findings.append(Diagnostic(folder, rule="kustomize build", message=output_of(built)))
             continue
-        docs = [d for d in yaml.safe_load_all(built.stdout) if d]
+        docs = [d for d in fast_yaml.load_all(built.stdout) if d]
         label = f"{folder} (built)"
         findings += [Diagnostic(label, rule="kubernetes", message=m) for m in references(docs)]
         findings += _validate_core(root, label, docs)
@@ -63,23 +61,15 @@ def _name(doc: dict[str, Any]) -> str:
 
 def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[Diagnostic]:
     # The operator's kinds are checked by references(); KEDA's against its vendored CRD (checks.crd).
-    core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(OPERATOR_GROUP) and d not in crd.custom(docs)]
+    custom = {id(d) for d in crd.custom(docs)}
+    core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(OPERATOR_GROUP) and id(d) not in custom]
     try:
-        tool = find_python_cli("kubernetes-validate", "kubernetes-validate")
+        lines = [f"{_name(doc)}: {problem}" for doc in core
+                 for problem in kubernetes_schema.problems(doc, names.KUBERNETES_VERSION)]
     except ToolMissing as exc:
         return [missing_finding(exc, label)]
-    with tempfile.TemporaryDirectory(prefix="stackgen-k8s-") as tmp:
-        files = []
-        for i, doc in enumerate(core):
-            path = Path(tmp) / f"{i:02d}-{doc['kind']}-{doc['metadata']['name']}.yaml"
-            path.write_text(yaml.safe_dump(doc), encoding="utf-8")
-            files.append(path.name)
-        result = run([tool, "--strict", "--quiet", "-k", names.KUBERNETES_VERSION, *files], cwd=Path(tmp))
-    if result.returncode != 0:
-        return [
-            Diagnostic(label, rule=f"kubernetes-validate --strict -k {names.KUBERNETES_VERSION}", message=output_of(result))
-        ]
-    return []
+    rule = f"kubernetes-validate --strict -k {names.KUBERNETES_VERSION}"
+    return [Diagnostic(label, rule=rule, message="\n".join(lines))] if lines else []
 
 
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -262,7 +252,7 @@ def _check_rules(label: str, docs: list[dict[str, Any]]) -> list[Diagnostic]:
         for doc in rules:
             path = Path(tmp) / f"{doc['metadata']['name']}.yml"
             path.write_text(
-                yaml.safe_dump({"groups": doc.get("spec", {}).get("groups", [])}), encoding="utf-8"
+                fast_yaml.dump({"groups": doc.get("spec", {}).get("groups", [])}), encoding="utf-8"
             )
             result = run([promtool, "check", "rules", path.name], cwd=Path(tmp))
             if result.returncode != 0:
@@ -285,7 +275,7 @@ def rules_match_prometheus(root: Path, stack: Stack, docs: list[dict[str, Any]])
         expected: list[Any] = []
         for file in files:
             path = root / file
-            expected += yaml.safe_load(path.read_text(encoding="utf-8"))["groups"] if path.exists() else [None]
+            expected += fast_yaml.load(path.read_text(encoding="utf-8"))["groups"] if path.exists() else [None]
         rule = rules.get(service.name)
         if rule is None:
             problems.append(f"no PrometheusRule {service.name!r} for the rules in {', '.join(files)}")

@@ -10,8 +10,8 @@ from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any
 
-import yaml
-
+from stackgen.checks import fast_yaml
+from stackgen.checks.rule_test_shapes import group_by_shape
 from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
@@ -32,15 +32,19 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
         if config.returncode != 0:
             findings.append(Diagnostic(path, rule="promtool check config", message=output_of(config)))
     tests = sorted(p.relative_to(root).as_posix() for p in (root / "prometheus" / "tests").glob("*.yml"))
+    # Services of one template share a run (checks.rule_test_shapes); the first file of each shape runs.
+    shapes = group_by_shape(root, tests, list(stack.spec.services))
     # A few files (a small stack): all at once, each split across the cores (the SLO tests are most of check's
     # time). Many files: one promtool per core, each on whole files; never more processes than that allows.
     cores = os.cpu_count() or 1
-    parts = cores if len(tests) <= cores else 1
-    with ThreadPoolExecutor(max_workers=max(1, min(len(tests), cores))) as pool:
-        results = pool.map(lambda test: test_rules(promtool, root / test, parts), tests)
-        for test, runs in zip(tests, results, strict=True):
-            if failed := [output_of(r) for r in runs if r.returncode != 0]:
-                findings.append(Diagnostic(test, rule="promtool test rules", message="\n".join(failed)))
+    parts = cores if len(shapes) <= cores else 1
+    with ThreadPoolExecutor(max_workers=max(1, min(len(shapes), cores))) as pool:
+        results = pool.map(lambda shape: test_rules(promtool, root / shape[0], parts), shapes)
+        for (test, *alike), runs in zip(shapes, results, strict=True):
+            if failed := "\n".join(output_of(r) for r in runs if r.returncode != 0):
+                findings.append(Diagnostic(test, rule="promtool test rules", message=failed))
+                findings += [Diagnostic(other, rule="promtool test rules", message=f"as {test} (the same rules and "
+                                        f"tests but for the service's name, run once): {failed}") for other in alike]
     return findings
 
 
@@ -49,7 +53,7 @@ def test_rules(promtool: str, test: Path, parts: int) -> list[CompletedProcess[s
     run side by side. Test groups are independent (each has its own storage and clock), so this proves
     what one run proves; the copies keep the file's name and settings and name its rule files by absolute
     path, so promtool's messages read as for the file itself."""
-    document = yaml.safe_load(test.read_text(encoding="utf-8"))
+    document = fast_yaml.load(test.read_text(encoding="utf-8"))
     groups = document.get("tests") if isinstance(document, dict) else None
     if parts <= 1 or not isinstance(groups, list) or len(groups) <= 1:
         return [run([promtool, "test", "rules", test.name], cwd=test.parent)]
@@ -79,7 +83,7 @@ def check_config(promtool: str, root: Path, stack: Stack, path: str = names.PROM
     if not files:
         return run([promtool, "check", "config", path], cwd=root)
     config_dir = (root / path).parent
-    config: dict[str, Any] = yaml.safe_load((root / path).read_text(encoding="utf-8"))
+    config: dict[str, Any] = fast_yaml.load((root / path).read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="stackgen-promtool-") as tmp:
         stand_in = {path: Path(tmp, f"stand-in-{i}").as_posix() for i, path in enumerate(files)}
         for path in stand_in.values():

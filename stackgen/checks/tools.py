@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 from stackgen.diagnostics import Diagnostic
 
@@ -84,6 +86,16 @@ def find_python_cli(name: str, pip_package: str) -> str:
     if path := shutil.which(name):
         return _found(f"python-cli:{name},{pip_package}", path)
     raise ToolMissing(name, f"pip install {pip_package}")
+
+
+def find_python_library(module: str, pip_package: str) -> ModuleType:
+    """A validator used in process, recorded like a tool: reinstalling it invalidates the check cache."""
+    try:
+        found = importlib.import_module(module)
+    except ImportError:
+        raise ToolMissing(pip_package, f"pip install {pip_package}") from None
+    _found(f"python-lib:{module},{pip_package}", str(found.__file__))
+    return found
 
 
 def run(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:

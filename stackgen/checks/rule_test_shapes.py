@@ -1,0 +1,97 @@
+"""Services stamped from one template share one `promtool test rules` run.
+
+A fleet of services built from one template renders rule and test files that differ only by the
+service's name (its job, its `service` label, its file names) and its metrics port (the `instance`
+label). promtool proves the same thing for each of them, and at a thousand services that is an hour of
+CPU. So the test files are grouped by their *shape*: a test file and the rule files it loads, with the
+service's name and instance replaced by placeholders. Files of one shape are one run.
+
+That is sound when renaming a string consistently cannot change what promtool computes. Label
+equality, grouping, joins and Go templates that print a label are blind to a renaming; three things are
+not, and a test file that uses any of them keeps a run of its own:
+- a regex matcher (`=~`, `!~`) on a label whose value carries the name;
+- a function that reads a label's text (`label_replace`, `label_join`, `sort_by_label`, a template's
+  `reReplaceAll`/`match`) or breaks ties by label order (`topk`, `bottomk`, `limitk`, `limit_ratio`).
+Names are renamed as whole words only, so the renaming is one-to-one: a file that names another service
+keeps that name, and its shape cannot equal that service's own (which holds no whole-word copy of it).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from stackgen.checks import fast_yaml
+from stackgen.model import names
+from stackgen.spec.service import Service
+
+SERVICE, INSTANCE = "\x00service\x00", "\x00instance\x00"  # no YAML file holds a NUL: no clash with real text
+_REGEX_MATCHER = re.compile(r"(\w+)\s*[=!]~")
+# A label written as `name="…SERVICE…"` (PromQL, series notation) or `name: …SERVICE…` (YAML): its value is renamed.
+_RENAMED_LABEL = re.compile(r"(\w+)(?:[ \t]*=[ \t]*\"|:[ \t]*['\"]?)[^\"\n,}]*\x00")
+_READS_LABEL_TEXT = re.compile(r"\b(label_replace|label_join|sort_by_label(?:_desc)?|topk|bottomk|limitk|limit_ratio"
+                               r"|reReplaceAll|match)\b")
+
+
+def _rename(text: str, service: Service) -> str:
+    name = re.escape(service.name)
+    # Whole names only: `svc-1` is not renamed inside `svc-10`, `x` not inside `expr`.
+    text = re.sub(rf"(?<![A-Za-z0-9]){name}:{service.ports.metrics}(?![0-9])", INSTANCE, text)
+    return re.sub(rf"(?<![A-Za-z0-9]){name}(?![A-Za-z0-9])", SERVICE, text)
+
+
+def _shape(root: Path, test: str, service: Service) -> str | None:
+    """The test file and its rule files with the service renamed; None if a rule file is missing."""
+    path = root / test
+    text = path.read_text(encoding="utf-8")
+    rule_files = _rule_files(text)
+    if rule_files is None:
+        return None
+    parts = [text]
+    for rule_file in rule_files:
+        rules = path.parent / str(rule_file)
+        if not rules.is_file():
+            return None  # promtool reports it; a run of its own shows where
+        parts.append(rules.read_text(encoding="utf-8"))
+    return "\x00file\x00".join(_rename(part, service) for part in parts)
+
+
+def _renaming_is_safe(shape: str) -> bool:
+    """No regex on a renamed label, and nothing that reads label text or breaks ties by it."""
+    renamed = {m.group(1) for m in _RENAMED_LABEL.finditer(shape)}
+    return not _READS_LABEL_TEXT.search(shape) and not renamed & {m.group(1) for m in _REGEX_MATCHER.finditer(shape)}
+
+
+# As stackgen writes it: one top-level `rule_files:` block of plain paths. Reading that with a regex instead
+# of parsing the whole file is most of the grouping's speed at a thousand services; anything else is parsed.
+_RULE_FILES = re.compile(r"^rule_files:\n((?:- [\w./-]+\n)+)", re.MULTILINE)
+
+
+def _rule_files(text: str) -> list[str] | None:
+    blocks = _RULE_FILES.findall(text)
+    if len(blocks) == 1 and text.count("rule_files:") == 1:
+        return [line[2:] for line in blocks[0].splitlines()]
+    document = fast_yaml.load(text)
+    rule_files = document.get("rule_files") if isinstance(document, dict) else None
+    return [str(f) for f in rule_files] if isinstance(rule_files, list) else None
+
+
+def _service_tests(services: list[Service]) -> dict[str, Service]:
+    """Each service's promtool test files, by path under the output root."""
+    return {test: service for service in services
+            for test in (names.alert_tests_file(service.name), names.slo_tests_file(service.name),
+                         names.slo_ticket_tests_file(service.name))}
+
+
+def group_by_shape(root: Path, tests: list[str], services: list[Service]) -> list[list[str]]:
+    """`tests` in groups that one promtool run proves, each led by the file to run; in the order of `tests`."""
+    owner = _service_tests(services)
+    safe: dict[str, bool] = {}  # per shape: its members share the verdict, so one look decides for all
+    groups: dict[str, list[str]] = {}
+    for test in tests:
+        service = owner.get(test)
+        shape = _shape(root, test, service) if service is not None else None
+        if shape is not None and shape not in safe:
+            safe[shape] = _renaming_is_safe(shape)
+        groups.setdefault(shape if shape is not None and safe[shape] else test, []).append(test)  # else: alone
+    return list(groups.values())

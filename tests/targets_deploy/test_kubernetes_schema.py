@@ -1,0 +1,28 @@
+"""checks.kubernetes_schema: kubernetes-validate's strict schemas, used in process."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackgen.checks import kubernetes_schema
+
+
+def test_a_wrong_type_and_an_unknown_field_are_named_by_path():
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
+               "spec": {"ports": [{"port": "80", "bogus": 1}]}}
+    assert kubernetes_schema.problems(service, "1.30.0") == [
+        "spec.ports.0: Additional properties are not allowed ('bogus' was unexpected)",
+        "spec.ports.0.port: '80' is not of type 'integer'",
+    ]
+
+
+def test_a_valid_resource_and_a_kind_without_schema_pass():
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "b"}}
+    assert kubernetes_schema.problems(config_map, "1.30.0") == []
+    assert kubernetes_schema.problems({"apiVersion": "example.com/v1", "kind": "Widget"}, "1.30.0") == []
+
+
+def test_the_release_is_the_newest_bundled_one_not_newer_than_asked():
+    assert kubernetes_schema.schema_release("1.30.7") == "1.30.0"
+    with pytest.raises(ValueError, match="no schemas for Kubernetes 9.99"):
+        kubernetes_schema.schema_release("9.99.0")
