@@ -58,12 +58,13 @@ def tool_floor(out: Path) -> list[list[str]]:
             [kubectl, "kustomize", str(out / "k8s" / "base")]]
 
 
-def validator_times(out: Path) -> list[tuple[str, float]]:
+def validator_times(out: Path, spec: Path = ROOT / "stack.yaml") -> list[tuple[str, float]]:
+    """Each validator alone, serially, on the rendered `out` of `spec`: seconds per validator module."""
     code = ("import sys,time; from pathlib import Path; from stackgen.pipeline import VALIDATORS, load_stack;"
-            "s=load_stack(Path('stack.yaml'), Path(sys.argv[1]));"
+            "s=load_stack(Path(sys.argv[2]), Path(sys.argv[1]));"
             "[print(v.__name__, (lambda t: (v.validate(Path(sys.argv[1]), s), time.perf_counter()-t)[1])(time.perf_counter()))"
             " for v in VALIDATORS.modules()]")
-    result = subprocess.run([PY, "-c", code, str(out)], check=True, capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run([PY, "-c", code, str(out), str(spec)], check=True, capture_output=True, text=True, cwd=ROOT)
     return [(line.split()[0], float(line.split()[1])) for line in result.stdout.splitlines()]
 
 

@@ -11,7 +11,7 @@ from subprocess import CompletedProcess
 from typing import Any
 
 from stackgen.checks import fast_yaml
-from stackgen.checks.rule_test_shapes import group_by_shape
+from stackgen.checks.fleet import group_by_shape
 from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
@@ -32,7 +32,7 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
         if config.returncode != 0:
             findings.append(Diagnostic(path, rule="promtool check config", message=output_of(config)))
     tests = sorted(p.relative_to(root).as_posix() for p in (root / "prometheus" / "tests").glob("*.yml"))
-    # Services of one template share a run (checks.rule_test_shapes); the first file of each shape runs.
+    # Services of one template share a run (checks.fleet); the first file of each shape runs.
     shapes = group_by_shape(root, tests, list(stack.spec.services))
     # A few files (a small stack): all at once, each split across the cores (the SLO tests are most of check's
     # time). Many files: one promtool per core, each on whole files; never more processes than that allows.

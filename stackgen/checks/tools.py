@@ -98,8 +98,12 @@ def find_python_library(module: str, pip_package: str) -> ModuleType:
     return found
 
 
-def run(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+def run(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """The tool's result; one that runs past `timeout` seconds is a failure saying so (exit 124, as timeout(1))."""
+    try:
+        return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, 124, "", f"{Path(args[0]).name} did not finish within {timeout:g} s")
 
 
 def missing_finding(exc: ToolMissing, file: str) -> Diagnostic:

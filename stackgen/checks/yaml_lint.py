@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stackgen.checks import fleet
 from stackgen.diagnostics import Diagnostic
 from stackgen.resolve import Stack
 
@@ -22,9 +23,17 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     from yamllint.config import YamlLintConfig
 
     config = YamlLintConfig(CONFIG)
-    findings = []
-    for path in sorted([*root.rglob("*.yml"), *root.rglob("*.yaml")]):
-        relative = path.relative_to(root).as_posix()
-        for problem in linter.run(path.read_text(encoding="utf-8"), config, relative):
-            findings.append(Diagnostic(relative, rule="yamllint", message=f"{problem.line}:{problem.column}: {problem.message}"))
-    return findings
+    texts = {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+             for path in sorted([*root.rglob("*.yml"), *root.rglob("*.yaml")])}
+
+    def lint(file: str) -> list[Diagnostic]:
+        return [Diagnostic(file, rule="yamllint", message=f"{problem.line}:{problem.column}: {problem.message}")
+                for problem in linter.run(texts[file], config, file)]
+
+    findings: dict[str, list[Diagnostic]] = {}
+    # A fleet's files of one shape lint alike (checks.fleet): one is linted; if it fails, each is, for its own lines.
+    for first, *alike in fleet.group_by_text(texts, list(stack.spec.services)):
+        findings[first] = lint(first)
+        if findings[first]:
+            findings |= {file: lint(file) for file in alike}
+    return [finding for file in texts for finding in findings.get(file, [])]

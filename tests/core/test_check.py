@@ -71,3 +71,10 @@ def test_help_does_not_import_targets_or_pydantic(root: Path):
             "print('IMPORTED', bad)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert "IMPORTED []" in result.stdout, result.stdout
+
+
+def test_a_validator_tool_that_hangs_is_a_failure_not_a_crash(tmp_path):
+    from stackgen.checks.tools import output_of, run
+
+    result = run(["sleep", "30"], cwd=tmp_path, timeout=0.2)
+    assert result.returncode == 124 and output_of(result) == "sleep did not finish within 0.2 s"

@@ -1,5 +1,5 @@
 """check runs one promtool per shape: test files that, with their rule files, differ only by the service's
-name and instance (checks.rule_test_shapes). Everything else keeps a run of its own."""
+name and instance (checks.fleet). Everything else keeps a run of its own."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackgen.checks import promtool
-from stackgen.checks.rule_test_shapes import group_by_shape
+from stackgen.checks import fleet, promtool, yaml_lint
+from stackgen.checks.fleet import group_by_shape
 from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
 from stackgen.resolve import Stack, load_stack
@@ -87,8 +87,37 @@ def test_a_failing_shape_fails_every_member_and_a_diverging_member_is_still_run(
 
 
 def test_rule_files_are_read_from_stackgens_layout_and_from_any_other():
-    from stackgen.checks.rule_test_shapes import _rule_files
+    from stackgen.checks.fleet import _rule_files
 
-    assert _rule_files("evaluation_interval: 1m\nrule_files:\n- ../rules/a.yml\n- b.yml\ntests: []\n") == ["../rules/a.yml", "b.yml"]
+    generated = "evaluation_interval: 1m\nrule_files:\n- ../rules/a.yml\n- b.yml\ntests: []\n"
+    assert _rule_files(generated) == ["../rules/a.yml", "b.yml"]
     assert _rule_files("rule_files: ['../rules/a.yml', \"b c.yml\"]\ntests: []\n") == ["../rules/a.yml", "b c.yml"]
     assert _rule_files("tests: []\n") is None
+
+
+def _texts(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): p.read_text() for p in sorted([*root.rglob("*.yml"), *root.rglob("*.yaml")])}
+
+
+def test_yamllint_lints_one_file_of_each_shape(tmp_path: Path):
+    root, stack = _fleet(tmp_path)
+    groups = fleet.group_by_text(_texts(root), list(stack.spec.services))
+    assert [f"k8s/base/{name}-deployment.yaml" for name in FLEET] in groups
+    assert ["alertmanager/alertmanager.yml"] in groups  # no service's file: alone
+
+
+def test_a_yamllint_problem_is_reported_on_each_file_of_the_shape_and_only_there(tmp_path: Path):
+    root, stack = _fleet(tmp_path)
+    for name in FLEET[:2]:  # the same stray space in two files: still one shape, both reported
+        path = root / f"k8s/base/{name}-deployment.yaml"
+        path.write_text(path.read_text().replace("\n", " \n", 1))
+    findings = yaml_lint.validate(root, stack)
+    assert [(f.file, f.message) for f in findings] == [
+        (f"k8s/base/{name}-deployment.yaml", "1:{}: trailing spaces (trailing-spaces)".format(
+            len((root / f"k8s/base/{name}-deployment.yaml").read_text().splitlines()[0]))) for name in FLEET[:2]]
+
+
+def test_a_service_named_like_a_yaml_boolean_is_linted_alone():
+    services = [type("S", (), {"name": name})() for name in ("on", "api")]
+    owners = fleet._owners(["k8s/base/on-deployment.yaml", "k8s/base/api-deployment.yaml"], services)
+    assert list(owners) == ["k8s/base/api-deployment.yaml"]

@@ -1,19 +1,27 @@
-"""Services stamped from one template share one `promtool test rules` run.
+"""Services stamped from one template share the validators' runs.
 
-A fleet of services built from one template renders rule and test files that differ only by the
-service's name (its job, its `service` label, its file names) and its metrics port (the `instance`
-label). promtool proves the same thing for each of them, and at a thousand services that is an hour of
-CPU. So the test files are grouped by their *shape*: a test file and the rule files it loads, with the
-service's name and instance replaced by placeholders. Files of one shape are one run.
+A fleet of services built from one template renders files that differ only by the service's name (its
+job, its `service` label, its file names) and its metrics port (the `instance` label). A validator
+proves the same thing for each of them, and at a thousand services promtool alone is an hour of CPU.
+So files are grouped by their *shape*: the text with the service's name and instance replaced by
+placeholders. One file of each shape is validated, for all of them.
 
-That is sound when renaming a string consistently cannot change what promtool computes. Label
-equality, grouping, joins and Go templates that print a label are blind to a renaming; three things are
-not, and a test file that uses any of them keeps a run of its own:
+Names are renamed as whole words only, so the renaming is one-to-one: a file that names another
+service keeps that name, and its shape cannot equal that service's own (which holds no whole-word copy
+of it). What else a renaming must not change depends on the validator:
+
+promtool (`group_by_shape`): a test file and the rule files it loads. Label equality, grouping, joins
+and Go templates that print a label are blind to a renaming; three things are not, and a test file that
+uses any of them keeps a run of its own:
 - a regex matcher (`=~`, `!~`) on a label whose value carries the name;
 - a function that reads a label's text (`label_replace`, `label_join`, `sort_by_label`, a template's
   `reReplaceAll`/`match`) or breaks ties by label order (`topk`, `bottomk`, `limitk`, `limit_ratio`).
-Names are renamed as whole words only, so the renaming is one-to-one: a file that names another service
-keeps that name, and its shape cannot equal that service's own (which holds no whole-word copy of it).
+
+yamllint (`group_by_text`): also the service's two port numbers and content digests (a config checksum)
+are renamed, each distinct word to a placeholder of its own. A name, a port and a digest are each one
+word inside a scalar, so renaming them changes no token and no structure; only a name that YAML 1.1
+reads as a boolean (`yes`, `on`, ...) could be linted differently (the `truthy` rule), and such a
+service's files are linted one by one. (stackgen's yamllint config does not check line length.)
 """
 
 from __future__ import annotations
@@ -94,4 +102,47 @@ def group_by_shape(root: Path, tests: list[str], services: list[Service]) -> lis
         if shape is not None and shape not in safe:
             safe[shape] = _renaming_is_safe(shape)
         groups.setdefault(shape if shape is not None and safe[shape] else test, []).append(test)  # else: alone
+    return list(groups.values())
+
+
+# YAML 1.1 booleans, which yamllint's `truthy` rule reports as plain scalars.
+_TRUTHY = {"y", "yes", "n", "no", "true", "false", "on", "off"}
+
+
+def _owners(files: list[str], services: list[Service]) -> dict[str, Service]:
+    """The service each file belongs to: the longest service name in its file name, as a whole word."""
+    by_name = {service.name: service for service in services if service.name.lower() not in _TRUTHY}
+    if not by_name:
+        return {}
+    alternatives = "|".join(re.escape(name) for name in sorted(by_name, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+    owners = {}
+    for file in files:
+        found = [m.group(0) for m in pattern.finditer(file.rsplit("/", 1)[-1])]
+        if found:
+            owners[file] = by_name[max(found, key=len)]
+    return owners
+
+
+# A content digest (a config checksum annotation): 16 or more lowercase hex digits as one word.
+_DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{16,64}(?![0-9A-Za-z])")
+
+
+def _text_shape(text: str, service: Service) -> str:
+    """The service's name and instance, its two ports as whole numbers, and each distinct digest replaced,
+    each by a placeholder of its own: a one-to-one renaming of scalar words."""
+    text = _rename(text, service)
+    for i, port in enumerate((service.ports.http, service.ports.metrics)):
+        text = re.sub(rf"(?<![0-9A-Za-z.]){port}(?![0-9A-Za-z.])", f"\x00port{i}\x00", text)
+    seen: dict[str, str] = {}
+    return _DIGEST.sub(lambda m: seen.setdefault(m.group(0), f"\x00digest{len(seen)}\x00"), text)
+
+
+def group_by_text(texts: dict[str, str], services: list[Service]) -> list[list[str]]:
+    """The files of `texts` (path -> text) in groups that yamllint judges alike, in the order of `texts`."""
+    owners = _owners(list(texts), services)
+    groups: dict[str, list[str]] = {}
+    for file, text in texts.items():
+        service = owners.get(file)
+        groups.setdefault(file if service is None else _text_shape(text, service), []).append(file)
     return list(groups.values())
