@@ -63,6 +63,8 @@ def identity_of(key: str) -> str:
     """The identity a lookup key resolves to now, or "" when the tool is gone."""
     kind, _, rest = key.partition(":")
     try:
+        if kind == "python-lib":
+            return _identity(str(find_python_library(*rest.split(",", 1)).__file__))
         path = find(*rest.split(",")) if kind == "find" else find_python_cli(*rest.split(",", 1))
         return _identity(path)
     except (ToolMissing, OSError, TypeError):

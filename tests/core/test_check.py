@@ -78,3 +78,15 @@ def test_a_validator_tool_that_hangs_is_a_failure_not_a_crash(tmp_path):
 
     result = run(["sleep", "30"], cwd=tmp_path, timeout=0.2)
     assert result.returncode == 124 and output_of(result) == "sleep did not finish within 0.2 s"
+
+
+def test_every_kind_of_tool_the_cache_records_resolves_to_the_same_identity():
+    """A recorded tool whose identity cannot be looked up again makes its validator run on every check."""
+    from stackgen.checks import tools
+
+    with tools.recording() as used:
+        tools.find("promtool")
+        tools.find_python_cli("kubernetes-validate", "kubernetes-validate")
+        tools.find_python_library("kubernetes_validate.utils", "kubernetes-validate")
+    assert {key.split(":")[0] for key in used} == {"find", "python-cli", "python-lib"}
+    assert {key: tools.identity_of(key) for key in used} == used
