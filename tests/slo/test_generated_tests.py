@@ -39,14 +39,17 @@ def test_golden_test_file_is_small_and_covers_every_tier() -> None:
     assert document["rule_files"] == ticket["rule_files"] == ["../rules/fugatto-audio-lab-slos.yml"]
     # The ticket tiers' scenarios span days: their own file is evaluated hourly, the rest every 30m.
     assert (document["evaluation_interval"], ticket["evaluation_interval"]) == ("30m", "1h")
-    alerts = [t["alert_rule_test"][0]["alertname"] for d in (document, ticket) for t in d["tests"]
-              if "alert_rule_test" in t]
+    # A test group may hold both SLOs' scenarios side by side (slo_tests.side_by_side): each alert's own.
+    alerts = [name for d in (document, ticket) for t in d["tests"]
+              for name in {check["alertname"] for check in t.get("alert_rule_test", [])}]
     # Two conditions per tier, two scenarios per condition (fires-then-resolves, stays silent).
     for name in ("GenerateAvailabilityFastBurn", "GenerateAvailabilitySlowBurn", "GenerateLatencyFastBurn",
                  "GenerateLatencySlowBurn"):
         assert alerts.count(name) == 4
-    assert {t["alert_rule_test"][0]["alertname"] for t in ticket["tests"]} == {
+    assert {check["alertname"] for t in ticket["tests"] for check in t["alert_rule_test"]} == {
         "GenerateAvailabilitySlowBurn", "GenerateLatencySlowBurn"}
+    # The two SLOs' scenarios share their timelines: one group each, half the steps promtool evaluates.
+    assert len(ticket["tests"]) == 4 and all(" + " in t["name"] for t in ticket["tests"])
     latency = [s["series"] for d in (document, ticket) for t in d["tests"] for s in t["input_series"]
                if "_bucket" in s["series"]]
     assert latency and all('le="10.0"' in series for series in latency)
@@ -56,7 +59,7 @@ def test_fires_just_above_and_predicts_the_annotations() -> None:
     document = yaml.safe_load(GOLDEN_TESTS.read_text(encoding="utf-8"))
     page = next(t for t in document["tests"]
                 if t.get("alert_rule_test", [{}])[0].get("alertname") == "GenerateAvailabilityFastBurn")
-    checks = page["alert_rule_test"]
+    checks = [check for check in page["alert_rule_test"] if check["alertname"] == "GenerateAvailabilityFastBurn"]
     assert checks[0]["exp_alerts"] == []  # silent one evaluation before the predicted instant
     (alert,) = checks[1]["exp_alerts"]
     # 1.1 x 14.4 x 0.5% = 7.92%, the short window's error ratio, rendered by humanizePercentage.
@@ -87,6 +90,23 @@ def test_a_wrong_ticket_factor_or_window_fails_the_hourly_tests(make_stack, tmp_
             at = original.index(good, at + 1)
         rules.write_text(original[:at] + bad + original[at + len(good):], encoding="utf-8")
         assert _promtool_test(prometheus / "tests").returncode != 0, f"{good} -> {bad} (#{nth}) went unnoticed"
+
+
+@pytest.mark.slow
+def test_scenarios_side_by_side_still_catch_a_wrong_factor_of_either_slo(rendered: Path) -> None:
+    """The ticket file runs both SLOs' scenarios in one group each: breaking either SLO's ticket tier (its
+    long-window factor) must still fail it, and the other SLO's alerts must not mask it."""
+    tests = rendered / "prometheus" / "tests"
+    rules = rendered / "prometheus" / "rules" / "fugatto-audio-lab-slos.yml"
+    original = rules.read_text(encoding="utf-8")
+    for budget in ("0.005", "0.01"):  # generate-availability (99.5%), generate-latency (99%)
+        good = "ratio_rate3d{"
+        at = original.index(f"> (1 * {budget}))", original.index(good, original.index(f"vector({budget})")))
+        rules.write_text(original[:at] + f"> (1.3 * {budget}))" + original[at + len(f"> (1 * {budget}))"):],
+                         encoding="utf-8")
+        result = subprocess.run([PROMTOOL, "test", "rules", "fugatto-audio-lab-slos-ticket.test.yml"], cwd=tests,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0, f"the ticket factor of the SLO with budget {budget} went unnoticed"
 
 
 def test_golden_promtool_tests_pass() -> None:
@@ -120,3 +140,23 @@ def test_a_wrong_factor_or_window_in_the_rules_fails_the_tests(make_stack, tmp_p
             assert result.returncode != 0, "6.6% must fire the 6h/30m condition: a factor of 7 hides it"
         else:
             assert result.returncode != 0, f"{good} -> {bad} went unnoticed"
+
+
+def _alert_case(name: str, metric: str, alert: str, at: tuple[str, ...] = ("1h", "2h")) -> dict:
+    return {"name": name, "interval": "15m", "input_series": [{"series": f'{metric}{{job="x"}}', "values": "0+1x9"}],
+            "alert_rule_test": [{"eval_time": t, "alertname": alert, "exp_alerts": []} for t in at]}
+
+
+def test_only_scenarios_that_cannot_see_each_other_share_a_group() -> None:
+    from stackgen.targets.prometheus.slo_tests import side_by_side
+
+    a, b = _alert_case("a", "requests_total", "A"), _alert_case("b", "latency_count", "B")
+    (both,) = side_by_side([a, b])
+    assert both["name"] == "a + b" and len(both["input_series"]) == 2 and len(both["alert_rule_test"]) == 4
+    # One metric: each SLO's rules would read the other's traffic. One alert name, other instants, a case
+    # with recording-rule checks: apart.
+    assert len(side_by_side([a, _alert_case("c", "requests_total", "C")])) == 2
+    assert len(side_by_side([a, _alert_case("c", "latency_count", "A")])) == 2
+    assert len(side_by_side([a, _alert_case("c", "latency_count", "C", ("1h", "3h"))])) == 2
+    assert len(side_by_side([a, {**b, "promql_expr_test": []}])) == 2
+    assert a["name"] == "a" and len(a["input_series"]) == 1  # the inputs are left as they were

@@ -121,14 +121,48 @@ def render(stack: Stack) -> list[Artifact]:
                  for case in [*sli_cases(group, ev),
                               *(c for tier in group.tiers if not apart(tier) for c in tier_cases(group, tier, ev)),
                               *(c for extra in group.extra_alerts for c in extra_cases(group, extra, ev))]]
-        document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(ev), "tests": cases}
+        document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(ev), "tests": side_by_side(cases)}
         out.append(yaml_artifact(names.slo_tests_file(service.name), document, header))
         if slow != ev:
             slow_cases = [c for group in groups for tier in group.tiers if apart(tier)
                           for c in tier_cases(group, tier, slow)]
-            document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(slow), "tests": slow_cases}
+            document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(slow), "tests": side_by_side(slow_cases)}
             out.append(yaml_artifact(names.slo_ticket_tests_file(service.name), document, header))
     return out
+
+
+def side_by_side(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alert cases of different SLOs that sample alike and check at the same instants, as one promtool test
+    group. promtool evaluates every rule of the file at every step of every group, so two SLOs' scenarios on
+    one timeline cost one. Only cases whose series share no metric name are combined: each SLO's rules read
+    its own SLI's metrics alone (a raw SLI is tested only in that shape), so neither sees the other's
+    traffic, and the SLOs' alert names differ (resolve checks it). Other cases stay as they are."""
+    out: list[dict[str, Any]] = []
+    for case in cases:
+        into = next((o for o in out if _combinable(o, case)), None) if set(case) == _ALERT_CASE else None
+        if into is None:
+            out.append(dict(case))
+        else:
+            into.update(name=f"{into['name']} + {case['name']}", input_series=into["input_series"] + case["input_series"],
+                        alert_rule_test=into["alert_rule_test"] + case["alert_rule_test"])
+    return out
+
+
+_ALERT_CASE = {"name", "interval", "input_series", "alert_rule_test"}
+
+
+def _combinable(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def instants(case: dict[str, Any]) -> list[str]:
+        return sorted({check["eval_time"] for check in case["alert_rule_test"]})
+
+    def metrics(case: dict[str, Any]) -> set[str]:
+        return {series["series"].split("{", 1)[0] for series in case["input_series"]}
+
+    def alerts(case: dict[str, Any]) -> set[str]:
+        return {check["alertname"] for check in case["alert_rule_test"]}
+
+    return (set(a) == _ALERT_CASE and a["interval"] == b["interval"] and instants(a) == instants(b)
+            and not metrics(a) & metrics(b) and not alerts(a) & alerts(b))
 
 
 # --- the simulation -----------------------------------------------------------------------------
