@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from stackgen.checks import crd, fast_yaml, kubernetes_schema
-from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
+from stackgen.checks.tools import ToolMissing, find, find_python_library, missing_finding, output_of, run
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.promql_analysis import PromQLError, parse
@@ -65,6 +65,8 @@ def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[D
     custom = {id(d) for d in crd.custom(docs)}
     core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(OPERATOR_GROUP) and id(d) not in custom]
     try:
+        # Found here, not only inside the schema cache, so that every run records the library (checks/cache.py).
+        find_python_library("kubernetes_validate.utils", "kubernetes-validate")
         lines = [f"{_name(doc)}: {problem}" for doc in core
                  for problem in kubernetes_schema.problems(doc, names.KUBERNETES_VERSION)]
     except ToolMissing as exc:
