@@ -73,7 +73,7 @@ def route_labels(route: dict[str, Any]) -> set[str] | None:
     names_: set[str] = set()
     for matcher in route.get("matchers") or []:
         found = _MATCHER_NAME.match(str(matcher))
-        if found is None:
+        if found is None or "\\" in (found.group(1) or ""):  # an escaped quoted name: not read, not assumed
             return None
         names_.add(found.group(1) if found.group(1) is not None else found.group(2))
     names_ |= {*(route.get("match") or {}), *(route.get("match_re") or {})}

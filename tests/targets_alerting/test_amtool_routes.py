@@ -18,6 +18,7 @@ def test_route_labels_are_every_label_a_route_matches_on():
     ]}
     assert amtool.route_labels(route) == {"severity", "team.name", "service", "env", "region"}
     assert amtool.route_labels({"routes": [{"matchers": ["{severity=critical}"]}]}) is None  # unreadable: no sharing
+    assert amtool.route_labels({"routes": [{"matchers": ['"team\\"x"="a"']}]}) is None  # escaped: not guessed
 
 
 def _cases(root: Path, cases: list[dict]) -> str:
