@@ -34,7 +34,8 @@ from stackgen.model import names
 from stackgen.spec.service import Service
 
 SERVICE, INSTANCE = "\x00service\x00", "\x00instance\x00"  # no YAML file holds a NUL: no clash with real text
-_REGEX_MATCHER = re.compile(r"(\w+)\s*[=!]~")
+# A regex matcher and its label; a label that is not a plain word (a quoted UTF-8 name) reads as None: unsafe.
+_REGEX_MATCHER = re.compile(r"(?:(\w+)|\S)\s*[=!]~")
 # A label written as `name="…SERVICE…"` (PromQL, series notation) or `name: …SERVICE…` (YAML): its value is renamed.
 _RENAMED_LABEL = re.compile(r"(\w+)(?:[ \t]*=[ \t]*\"|:[ \t]*['\"]?)[^\"\n,}]*\x00")
 _READS_LABEL_TEXT = re.compile(r"\b(label_replace|label_join|sort_by_label(?:_desc)?|topk|bottomk|limitk|limit_ratio"
@@ -66,7 +67,7 @@ def _shape(root: Path, test: str, service: Service) -> str | None:
 
 def _renaming_is_safe(shape: str) -> bool:
     """No regex on a renamed label, and nothing that reads label text or breaks ties by it."""
-    renamed = {m.group(1) for m in _RENAMED_LABEL.finditer(shape)}
+    renamed: set[str | None] = {m.group(1) for m in _RENAMED_LABEL.finditer(shape)} | {None}
     return not _READS_LABEL_TEXT.search(shape) and not renamed & {m.group(1) for m in _REGEX_MATCHER.finditer(shape)}
 
 

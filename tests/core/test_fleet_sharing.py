@@ -60,6 +60,7 @@ def test_a_service_that_differs_in_anything_but_name_and_port_runs_alone(tmp_pat
 @pytest.mark.parametrize("edit", [
     ('code=~"5.."', 'code=~"5..", job=~"api-[ab]"'),  # a regex on a renamed label: it tells the names apart
     ("sum by (", "sort_by_label(sum by ("),  # reads labels as text (the parentheses need not balance here)
+    ('code=~"5.."', '"code"=~"5.."'),  # a quoted (UTF-8) label name: not read, so not assumed harmless
 ])
 def test_renaming_that_could_change_the_result_keeps_runs_apart(tmp_path: Path, edit: tuple[str, str]):
     root, stack = _fleet(tmp_path)
