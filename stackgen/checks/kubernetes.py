@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from stackgen.checks import crd, fast_yaml, kubernetes_schema
-from stackgen.checks.tools import ToolMissing, find, find_python_library, missing_finding, output_of, run
+from stackgen.checks.tools import ToolMissing, find, missing_finding, output_of, run
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.promql_analysis import PromQLError, parse
@@ -48,7 +48,7 @@ def validate(root: Path, stack: Stack) -> list[Diagnostic]:
         docs = [d for d in fast_yaml.load_all(built.stdout) if d]
         label = f"{folder} (built)"
         findings += [Diagnostic(label, rule="kubernetes", message=m) for m in references(docs)]
-        findings += _validate_core(root, label, docs)
+        findings += _validate_core(label, docs)
         findings += crd.validate(label, docs)
         findings += _check_rules(label, docs)
         if folder == names.K8S_BASE_DIR:
@@ -60,15 +60,12 @@ def _name(doc: dict[str, Any]) -> str:
     return f"{doc.get('kind')} {doc.get('metadata', {}).get('name')!r}"
 
 
-def _validate_core(root: Path, label: str, docs: list[dict[str, Any]]) -> list[Diagnostic]:
+def _validate_core(label: str, docs: list[dict[str, Any]]) -> list[Diagnostic]:
     # The operator's kinds are checked by references(); KEDA's against its vendored CRD (checks.crd).
     custom = {id(d) for d in crd.custom(docs)}
     core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(OPERATOR_GROUP) and id(d) not in custom]
     try:
-        # Found here, not only inside the schema cache, so that every run records the library (checks/cache.py).
-        find_python_library("kubernetes_validate.utils", "kubernetes-validate")
-        lines = [f"{_name(doc)}: {problem}" for doc in core
-                 for problem in kubernetes_schema.problems(doc, names.KUBERNETES_VERSION)]
+        lines = [f"{_name(doc)}: {problem}" for doc, problem in kubernetes_schema.problems_of(core, names.KUBERNETES_VERSION)]
     except ToolMissing as exc:
         return [missing_finding(exc, label)]
     rule = f"kubernetes-validate --strict -k {names.KUBERNETES_VERSION}"

@@ -60,3 +60,10 @@ def problems(doc: dict[str, Any], desired: str) -> list[str]:
         return []
     errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     return [f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors]
+
+
+def problems_of(docs: list[dict[str, Any]], desired: str) -> list[tuple[dict[str, Any], str]]:
+    """Every (doc, problem) of `docs`. The library is looked up here on every call, not only when the schema
+    cache is first filled, so that each `check` run records it (checks/cache.py); ToolMissing without it."""
+    find_python_library("kubernetes_validate.utils", "kubernetes-validate")
+    return [(doc, problem) for doc in docs for problem in problems(doc, desired)]

@@ -28,7 +28,7 @@ def test_the_release_is_the_newest_bundled_one_not_newer_than_asked():
         kubernetes_schema.schema_release("9.99.0")
 
 
-def test_every_validation_records_the_library_for_the_check_cache(tmp_path):
+def test_every_validation_records_the_library_for_the_check_cache():
     """The schemas are cached per process; the library must still be recorded on every run, or a cached
     `check` would not notice kubernetes-validate being upgraded."""
     from stackgen.checks import kubernetes, tools
@@ -36,5 +36,5 @@ def test_every_validation_records_the_library_for_the_check_cache(tmp_path):
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "b"}}
     for _ in range(2):
         with tools.recording() as used:
-            assert kubernetes._validate_core(tmp_path, "base", [config_map]) == []
+            assert kubernetes._validate_core("base", [config_map]) == []
         assert any(key.startswith("python-lib:kubernetes_validate") for key in used)
