@@ -400,10 +400,9 @@ def import_openslo(files: Annotated[list[Path], typer.Argument(help="OpenSLO v1 
 @app.command()
 def schema() -> None:
     """Print the spec's JSON Schema (also written to generated/stackgen.schema.json)."""
-    from stackgen.output.serialize import json_text
-    from stackgen.targets.schema import schema as build
+    from stackgen.targets.schema import shipped_text
 
-    sys.stdout.write(json_text(build()))
+    sys.stdout.write(shipped_text())
 
 
 @app.command()

@@ -6,6 +6,7 @@ values are already inside strings, so the parser sees valid PromQL with the same
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,13 +28,7 @@ class PromQLError(ValueError):
 
 def selected_metrics(expr: str) -> list[str]:
     """Metric names selected by an expression, in order; raises PromQLError when it does not parse."""
-    text = _RANGE_VARIABLES.sub("5m", expr)
-    try:
-        tree = promql_parser.parse(text)
-    except (ValueError, RuntimeError) as exc:
-        raise PromQLError(
-            str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid PromQL"
-        ) from None
+    tree = parse(expr)
     names: list[str] = []
 
     def visit(node: object) -> bool:
@@ -50,6 +45,30 @@ def selected_metrics(expr: str) -> list[str]:
 
     promql_parser.walk(tree, visit)
     return names
+
+
+def read_metrics(expr: str) -> frozenset[str] | None:
+    """Every metric name an expression's selectors read; None when a selector names no metric literally
+    (`{job="x"}`, a `__name__` regex), so what it reads cannot be told. Raises PromQLError."""
+    tree = parse(expr)
+    names: set[str] = set()
+    unnamed = False
+
+    def visit(node: object) -> bool:
+        nonlocal unnamed
+        selector = node.vector_selector if isinstance(node, promql_parser.MatrixSelector) else node
+        if isinstance(selector, promql_parser.VectorSelector):
+            literal = [m.value for m in selector.matchers.matchers
+                       if m.name == "__name__" and m.op == promql_parser.MatchOp.Equal]
+            name = selector.name or (literal[0] if literal else None)
+            if name:
+                names.add(name)
+            else:
+                unnamed = True
+        return True
+
+    promql_parser.walk(tree, visit)
+    return None if unnamed else frozenset(names)
 
 
 def is_recording_rule(name: str) -> bool:
@@ -136,6 +155,10 @@ def _selector(node: object, range_ms: int | None = None) -> SelectorInfo:
     return SelectorInfo(name or None, tuple(matchers), range_ms)
 
 
+# Lint reads each rule and panel expression several times (each rule family, each label question), and a
+# session of tests renders the same stack over and over: parsed trees are read-only, so each text is
+# parsed once (bench/results/notes.md).
+@functools.lru_cache(maxsize=4096)
 def parse(expr: str) -> object:
     text = _RANGE_VARIABLES.sub("5m", expr)
     try:

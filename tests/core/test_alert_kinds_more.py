@@ -19,6 +19,7 @@ from stackgen.pipeline import render_stack
 from stackgen.resolve import load_stack
 from stackgen.runtime.drill import plans
 from stackgen.targets.schema import schema as spec_schema
+from tests.alert_scenarios import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests/golden/alert-kinds/stack.yaml"
@@ -40,7 +41,7 @@ def _rules(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def _cases(out: Path, alert: str) -> list[dict[str, Any]]:
-    return [c for c in yaml.safe_load((out / TESTS).read_text())["tests"] if c["alert_rule_test"][0]["alertname"] == alert]
+    return [c for c in scenarios(out, TESTS, RULES) if c["alert_rule_test"][0]["alertname"] == alert]
 
 
 def test_the_new_kinds_and_min_rate_are_in_the_json_schema_with_descriptions():

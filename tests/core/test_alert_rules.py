@@ -12,6 +12,7 @@ import yaml
 from stackgen.output.write import write_tree
 from stackgen.pipeline import render_stack
 from stackgen.resolve import load_stack
+from tests.alert_scenarios import scenarios
 
 DESIGN_ALERTS = ["HighErrorRate", "HighResponseTime", "ModelGenerationFailures", "HighMemoryUsage",
                  "HighGPUUtilization", "ServiceDown"]
@@ -56,7 +57,7 @@ def test_rules_express_the_design_corrected(rendered: Path):
 
 
 def test_every_design_alert_has_firing_silent_and_resolving_cases(rendered: Path):
-    cases = yaml.safe_load((rendered / TESTS).read_text())["tests"]
+    cases = scenarios(rendered, TESTS, RULES)
     for name in DESIGN_ALERTS:
         mine = [c for c in cases if c["alert_rule_test"][0]["alertname"] == name]
         checks = [t for c in mine for t in c["alert_rule_test"]]

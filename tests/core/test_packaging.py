@@ -55,6 +55,10 @@ def test_wheel_contains_templates_and_all_packages(root: Path, built: tuple[Path
     packages = {p.parent.relative_to(root).as_posix() for p in (root / "stackgen").rglob("__init__.py")}
     for package in packages:
         assert f"{package}/__init__.py" in names, package
+    # Data files render and check read at run time: the shipped spec schema and the vendored CRD schemas.
+    data = [p.relative_to(root).as_posix() for p in (root / "stackgen").rglob("*") if p.suffix in (".json", ".yaml")]
+    assert "stackgen/targets/stack.schema.json" in data
+    assert set(data) <= names, set(data) - names
     assert not any("__pycache__" in n or n.startswith("tests/") for n in names)
 
 

@@ -31,7 +31,11 @@ def main(argv: list[str]) -> int:
     from stackgen.diagnostics import SpecError
     from stackgen.output.write import write_tree
     from stackgen.pipeline import load_stack, render_stack
+    from stackgen.targets import schema
 
+    # Every tree carries the shipped schema; rewrite it first, from the models.
+    if schema.write_shipped():
+        print(f"{schema.SHIPPED.relative_to(ROOT)}: rewritten from the models")
     known = cases()
     unknown = sorted(set(argv) - set(known))
     if unknown:

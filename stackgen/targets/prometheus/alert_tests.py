@@ -40,7 +40,8 @@ from stackgen.spec.load import Path_, format_path
 from stackgen.spec.models import Spec
 from stackgen.spec.service import Metric, Service
 from stackgen.spec.types import Duration, Matcher
-from stackgen.targets.prometheus.alert_rules import alert_annotations
+from stackgen.targets.prometheus.alert_rules import alert_annotations, alert_groups
+from stackgen.targets.prometheus.test_groups import rule_reads, side_by_side
 
 COUNT_PER_STEP = 1000.0  # events per evaluation step in synthetic counters
 JUST_PAST = 1.1  # "just past the threshold": 10% beyond it
@@ -56,13 +57,16 @@ def render(stack: Stack) -> list[Artifact]:
     for i, service in enumerate(stack.spec.services):
         if not service.alerts:
             continue
-        cases = []
+        generated, written = [], []
         for j, alert in enumerate(service.alerts):
             if isinstance(alert, RawAlert):
-                cases += [_raw_case(stack.spec, service, alert, case, _origin(stack, ("services", i, "alerts", j, "tests", k)))
-                          for k, case in enumerate(alert.tests)]
+                written += [_raw_case(stack.spec, service, alert, case, _origin(stack, ("services", i, "alerts", j, "tests", k)))
+                            for k, case in enumerate(alert.tests)]
             else:
-                cases += alert_cases(stack.spec, service, alert, step)
+                generated += alert_cases(stack.spec, service, alert, step)
+        # Generated scenarios that cannot see each other share a timeline (test_groups); an author's cases
+        # stay as written, after them.
+        cases = side_by_side(generated, rule_reads(alert_groups(stack.spec, service))) + written
         rules = names.alert_rules_file(service.name).removeprefix("prometheus/")
         document = {"rule_files": [f"../{rules}"], "evaluation_interval": str(step), "tests": cases}
         out.append(yaml_artifact(names.alert_tests_file(service.name), document, header))

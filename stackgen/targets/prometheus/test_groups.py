@@ -1,0 +1,125 @@
+"""Generated promtool scenarios that share one test group.
+
+promtool evaluates every rule of the file at every step of every test group, so N scenarios on N
+timelines cost N timelines. Two scenarios can share one when neither can see the other: the alerts
+each checks read, through the file's recording rules, no metric that the other's input series carry,
+and they check different alerts (a check names one alert and expects exactly its instances). Then
+each alert sees the same series, at the same instants, as in a group of its own, and a failure still
+names the alert and the instant. An alert whose reads cannot be told (a selector without a literal
+metric name, ALERTS, a parse error) shares with nothing.
+
+The SLO tests share groups by their own rule (slo_tests.side_by_side): every SLO records the same
+`slo:*` names, told apart by `sloth_id`, which reads by metric name cannot see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from stackgen.parsers.promql_analysis import PromQLError, read_metrics
+
+Reads = Callable[[str], frozenset[str] | None]  # alert name -> the metrics its rules read (None: unknown)
+
+_REQUIRED = {"interval", "input_series", "alert_rule_test"}
+_ALLOWED = _REQUIRED | {"name"}
+# Series whose samples depend on the rules themselves, not on the test's input.
+_RULE_STATE = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
+
+
+def rule_reads(groups: list[dict[str, Any]]) -> Reads:
+    """What each alert of these rule groups reads: the metrics its expression selects, with every recording
+    rule it selects replaced by what that rule reads in turn."""
+    records: dict[str, list[str]] = {}
+    alerts: dict[str, list[str]] = {}
+    for group in groups:
+        for rule in group.get("rules", []):
+            into = records.setdefault(rule["record"], []) if "record" in rule else alerts.setdefault(rule["alert"], [])
+            into.append(rule["expr"])
+
+    def closure(exprs: list[str], seen: frozenset[str]) -> frozenset[str] | None:
+        out: set[str] = set()
+        for expr in exprs:
+            try:
+                selected = read_metrics(expr)
+            except PromQLError:
+                return None
+            if selected is None or selected & _RULE_STATE:
+                return None
+            for metric in selected - seen:
+                out.add(metric)
+                if metric in records:
+                    inner = closure(records[metric], seen | {metric})
+                    if inner is None:
+                        return None
+                    out |= inner
+        return frozenset(out)
+
+    cache: dict[str, frozenset[str] | None] = {}
+
+    def reads(alert: str) -> frozenset[str] | None:
+        if alert not in cache:
+            cache[alert] = closure(alerts[alert], frozenset()) if alert in alerts else None
+        return cache[alert]
+
+    return reads
+
+
+def side_by_side(cases: list[dict[str, Any]], reads: Reads) -> list[dict[str, Any]]:
+    """The cases, each plain alert scenario moved into the first earlier one it can share a timeline with
+    (see the module docstring); others stay as they are, in order."""
+    out: list[dict[str, Any]] = []
+    for case in cases:
+        into = next((o for o in out if _shareable(o, case, reads)), None) if _plain(case) else None
+        if into is None:
+            out.append(dict(case))
+            continue
+        if "name" in case:
+            into["name"] = f"{into['name']} + {case['name']}" if "name" in into else case["name"]
+        into["input_series"] = into["input_series"] + case["input_series"]
+        into["alert_rule_test"] = into["alert_rule_test"] + case["alert_rule_test"]
+    return out
+
+
+def _plain(case: dict[str, Any]) -> bool:
+    return _REQUIRED <= set(case) <= _ALLOWED
+
+
+def _metrics(case: dict[str, Any]) -> set[str]:
+    return {series["series"].split("{", 1)[0].strip() for series in case["input_series"]}
+
+
+def _alerts(case: dict[str, Any]) -> set[str]:
+    return {check["alertname"] for check in case["alert_rule_test"]}
+
+
+def _read_by(case: dict[str, Any], reads: Reads) -> frozenset[str] | None:
+    out: set[str] = set()
+    for alert in _alerts(case):
+        found = reads(alert)
+        if found is None:
+            return None
+        out |= found
+    return frozenset(out)
+
+
+def _shareable(a: dict[str, Any], b: dict[str, Any], reads: Reads) -> bool:
+    if not (_plain(a) and a["interval"] == b["interval"]) or _alerts(a) & _alerts(b):
+        return False
+    read_a, read_b = _read_by(a, reads), _read_by(b, reads)
+    metrics_a, metrics_b = _metrics(a), _metrics(b)
+    return (read_a is not None and read_b is not None and "" not in metrics_a | metrics_b
+            and not read_a & metrics_b and not read_b & metrics_a)
+
+
+def apart(case: dict[str, Any], reads: Reads) -> list[dict[str, Any]]:
+    """A shared group taken back apart: one case per alert it checks, in order, with that alert's checks and
+    the input series it reads (the inverse of side_by_side for generated scenarios; an unshared case,
+    or one whose reads cannot be told, comes back whole)."""
+    alerts = list(dict.fromkeys(check["alertname"] for check in case["alert_rule_test"]))
+    if len(alerts) <= 1 or any(reads(a) is None for a in alerts):
+        return [case]
+    return [{"interval": case["interval"],
+             "input_series": [s for s in case["input_series"] if s["series"].split("{", 1)[0].strip() in reads(alert)],
+             "alert_rule_test": [c for c in case["alert_rule_test"] if c["alertname"] == alert]}
+            for alert in alerts]
