@@ -9,12 +9,14 @@ mounts each service's log volume at the folder the generated pipeline tails.
 
 from __future__ import annotations
 
+import json
 import posixpath
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stackgen.checks import fast_yaml
-from stackgen.checks.tools import ToolMissing, find_python_cli, missing_finding, output_of, run
+from stackgen.checks import fast_yaml, json_schema
+from stackgen.checks.tools import ToolMissing, find_python_data, missing_finding
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.logstash_grammar import LogstashSyntaxError, file_input_paths, parse
@@ -24,28 +26,35 @@ from stackgen.spec.server import image_problem
 FILE = names.COMPOSE_FILE
 # references() looks outside the rendered tree (secrets/, build contexts): `stackgen check` never skips it.
 CACHEABLE = False
+COMPOSE_SPEC = "builtin_schemas/vendor/compose-spec.json"
 
 
 def validate(root: Path, stack: Stack) -> list[Diagnostic]:
     path = root / FILE
     if not path.exists():
         return [Diagnostic(FILE, rule="compose", message="the compose file was not rendered")]
-    findings = _schema(root)
     compose = fast_yaml.load(path.read_text(encoding="utf-8"))
+    findings = _schema(compose)
     findings += [Diagnostic(FILE, rule="compose", message=message) for message in references(root, compose, stack.out_to_spec)]
     findings += [Diagnostic(FILE, rule="compose", message=message) for message in log_mounts(root, compose, stack)]
     return findings
 
 
-def _schema(root: Path) -> list[Diagnostic]:
+def _schema(compose: Any) -> list[Diagnostic]:
+    """The compose-spec schema check-jsonschema vendors (`--builtin-schema vendor.compose-spec`), applied in process."""
     try:
-        tool = find_python_cli("check-jsonschema", "check-jsonschema")
+        schema = find_python_data("check_jsonschema", COMPOSE_SPEC, "check-jsonschema")
     except ToolMissing as exc:
         return [missing_finding(exc, FILE)]
-    result = run([tool, "--builtin-schema", "vendor.compose-spec", FILE], cwd=root)
-    if result.returncode != 0:
-        return [Diagnostic(FILE, rule="check-jsonschema vendor.compose-spec", message=output_of(result))]
+    if problems := json_schema.problems(_validator(schema), compose):
+        return [Diagnostic(FILE, rule="compose-spec schema (check-jsonschema's vendor.compose-spec)",
+                           message="\n".join(problems))]
     return []
+
+
+@cache
+def _validator(schema: Path) -> Any:
+    return json_schema.validator(json.loads(schema.read_text(encoding="utf-8")))
 
 
 def references(root: Path, compose: dict[str, Any], out_to_spec: str = "..") -> list[str]:

@@ -13,6 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
+from stackgen.checks import json_schema
 from stackgen.checks.tools import find_python_library
 
 
@@ -58,8 +59,7 @@ def problems(doc: dict[str, Any], desired: str) -> list[str]:
     validator = _validator(schema_release(desired), str(doc.get("apiVersion", "")), str(doc.get("kind", "")))
     if validator is None:
         return []
-    errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
-    return [f"{'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors]
+    return json_schema.problems(validator, doc)
 
 
 def problems_of(docs: list[dict[str, Any]], desired: str) -> list[tuple[dict[str, Any], str]]:

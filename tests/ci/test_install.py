@@ -64,10 +64,12 @@ def test_every_third_party_import_is_a_main_dependency():
 
 
 def test_every_python_tool_check_runs_is_a_main_dependency():
-    """The console scripts the validators run (find_python_cli(name, pip_package)) and the libraries they
-    use in process (find_python_library(module, pip_package)) install with stackgen."""
-    packages = {call.args[1].value for name in ("find_python_cli", "find_python_library") for call in _calls(name)
-                if len(call.args) > 1 and isinstance(call.args[1], ast.Constant)}  # not identity_of's *rest
+    """The console scripts the validators run (find_python_cli(name, pip_package)), the libraries they use in
+    process (find_python_library(module, pip_package)) and the data files they read
+    (find_python_data(package, file, pip_package)) install with stackgen."""
+    packages = {call.args[-1].value for name in ("find_python_cli", "find_python_library", "find_python_data")
+                for call in _calls(name)
+                if len(call.args) > 1 and isinstance(call.args[-1], ast.Constant)}  # not identity_of's *rest
     assert {"check-jsonschema", "kubernetes-validate"} <= packages
     assert packages <= _dependencies()
 

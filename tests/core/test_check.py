@@ -88,5 +88,20 @@ def test_every_kind_of_tool_the_cache_records_resolves_to_the_same_identity():
         tools.find("promtool")
         tools.find_python_cli("kubernetes-validate", "kubernetes-validate")
         tools.find_python_library("kubernetes_validate.utils", "kubernetes-validate")
-    assert {key.split(":")[0] for key in used} == {"find", "python-cli", "python-lib"}
+        tools.find_python_data("check_jsonschema", "builtin_schemas/vendor/compose-spec.json", "check-jsonschema")
+    assert {key.split(":")[0] for key in used} == {"find", "python-cli", "python-lib", "python-data"}
     assert {key: tools.identity_of(key) for key in used} == used
+
+
+def test_a_data_file_is_found_without_importing_its_package_and_its_absence_is_a_finding():
+    import sys
+
+    from stackgen.checks import tools
+
+    sys.modules.pop("check_jsonschema", None)
+    path = tools.find_python_data("check_jsonschema", "builtin_schemas/vendor/compose-spec.json", "check-jsonschema")
+    assert path.is_file() and "check_jsonschema" not in sys.modules
+    with pytest.raises(tools.ToolMissing, match="pip install check-jsonschema"):
+        tools.find_python_data("check_jsonschema", "builtin_schemas/vendor/no-such.json", "check-jsonschema")
+    with pytest.raises(tools.ToolMissing, match="pip install nothing-here"):
+        tools.find_python_data("no_such_package_here", "x.json", "nothing-here")
