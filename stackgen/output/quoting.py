@@ -12,15 +12,19 @@ Each function writes what the consuming tool's own parser reads back as exactly 
 from __future__ import annotations
 
 import json
+import re
 
 # --- PromQL -------------------------------------------------------------------------------------
 
 _PROMQL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_PROMQL_SPECIAL = re.compile(r'[\\"\x00-\x1f\x7f]')  # what the loop below escapes
 
 
 def promql_string(value: str) -> str:
     """A double-quoted PromQL string; non-ASCII stays raw (the lexer reads UTF-8, and `\\u` cannot
     carry the surrogate pairs a JSON encoder would write for characters beyond the BMP)."""
+    if not _PROMQL_SPECIAL.search(value):  # nearly every value: a fleet's test series quote ~200k of them
+        return f'"{value}"'
     out = []
     for char in value:
         if char in _PROMQL_ESCAPES:

@@ -15,6 +15,7 @@ The SLO tests share groups by their own rule (slo_tests.side_by_side): every SLO
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from stackgen.parsers.promql_analysis import PromQLError, read_metrics
@@ -65,19 +66,45 @@ def rule_reads(groups: list[dict[str, Any]]) -> Reads:
     return reads
 
 
+@dataclass
+class _Shared:
+    """A test group being filled, with what its scenarios check, carry and read (None: cannot be told)."""
+
+    case: dict[str, Any]
+    alerts: set[str]
+    metrics: set[str]
+    reads: set[str] | None
+
+    def admits(self, alerts: set[str], metrics: set[str], reads: frozenset[str] | None) -> bool:
+        return (self.reads is not None and reads is not None and not self.alerts & alerts
+                and not self.reads & metrics and not reads & self.metrics)
+
+
 def side_by_side(cases: list[dict[str, Any]], reads: Reads) -> list[dict[str, Any]]:
     """The cases, each plain alert scenario moved into the first earlier one it can share a timeline with
     (see the module docstring); others stay as they are, in order."""
     out: list[dict[str, Any]] = []
+    open_groups: dict[str, list[_Shared]] = {}  # plain groups by sample interval
     for case in cases:
-        into = next((o for o in out if _shareable(o, case, reads)), None) if _plain(case) else None
-        if into is None:
+        if not _plain(case):
             out.append(dict(case))
             continue
+        alerts, metrics = _alerts(case), _metrics(case)
+        read = None if "" in metrics else _read_by(alerts, reads)
+        candidates = open_groups.setdefault(case["interval"], [])
+        into = next((g for g in candidates if g.admits(alerts, metrics, read)), None)
+        if into is None:
+            group = _Shared(dict(case), alerts, metrics, None if read is None else set(read))
+            candidates.append(group)
+            out.append(group.case)
+            continue
         if "name" in case:
-            into["name"] = f"{into['name']} + {case['name']}" if "name" in into else case["name"]
-        into["input_series"] = into["input_series"] + case["input_series"]
-        into["alert_rule_test"] = into["alert_rule_test"] + case["alert_rule_test"]
+            into.case["name"] = f"{into.case['name']} + {case['name']}" if "name" in into.case else case["name"]
+        into.case["input_series"] = into.case["input_series"] + case["input_series"]
+        into.case["alert_rule_test"] = into.case["alert_rule_test"] + case["alert_rule_test"]
+        into.alerts |= alerts
+        into.metrics |= metrics
+        into.reads |= read  # type: ignore[operator]  # admits() saw both known
     return out
 
 
@@ -93,23 +120,14 @@ def _alerts(case: dict[str, Any]) -> set[str]:
     return {check["alertname"] for check in case["alert_rule_test"]}
 
 
-def _read_by(case: dict[str, Any], reads: Reads) -> frozenset[str] | None:
+def _read_by(alerts: set[str], reads: Reads) -> frozenset[str] | None:
     out: set[str] = set()
-    for alert in _alerts(case):
+    for alert in alerts:
         found = reads(alert)
         if found is None:
             return None
         out |= found
     return frozenset(out)
-
-
-def _shareable(a: dict[str, Any], b: dict[str, Any], reads: Reads) -> bool:
-    if not (_plain(a) and a["interval"] == b["interval"]) or _alerts(a) & _alerts(b):
-        return False
-    read_a, read_b = _read_by(a, reads), _read_by(b, reads)
-    metrics_a, metrics_b = _metrics(a), _metrics(b)
-    return (read_a is not None and read_b is not None and "" not in metrics_a | metrics_b
-            and not read_a & metrics_b and not read_b & metrics_a)
 
 
 def apart(case: dict[str, Any], reads: Reads) -> list[dict[str, Any]]:
