@@ -145,6 +145,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, deadline: float) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.live
 def test_real_service_satisfies_the_contract(tmp_path: Path):
     port, metrics_port = free_port(), free_port()
     env = {**os.environ, "FUGATTO_LOG_DIR": str(tmp_path / "logs")}

@@ -22,7 +22,7 @@ from stackgen.preview.load import from_texts
 from stackgen.runtime.drill import Load
 from tests.preview.conftest import query_range_by_route
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 ROOT = Path(__file__).resolve().parents[2]
 
 

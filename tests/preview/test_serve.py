@@ -17,7 +17,7 @@ from stackgen.preview.draw import Source
 from stackgen.preview.serve import start
 from tests.preview.conftest import SPAN, T0
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -23,7 +23,7 @@ from stackgen.review import backtest as bt
 from stackgen.review.backtest import BacktestCase, Episodes, backtest, episodes, hold_steps
 from stackgen.runtime.drill import Load
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 ROOT = Path(__file__).resolve().parents[2]
 UNDER_TEST = ("HighErrorRate", "ModelGenerationFailures")  # the error burst drives both

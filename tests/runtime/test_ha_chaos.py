@@ -17,7 +17,7 @@ import pytest
 
 from tests.runtime.test_native_drill import _down_leaves_nothing, _stackgen, _state, run  # noqa: F401 (fixture)
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.live,
               pytest.mark.skipif(shutil.which("victoria-metrics") is None, reason="victoria-metrics is not installed")]
 
 SERVICE = "fugatto-audio-lab"

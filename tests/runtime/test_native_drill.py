@@ -17,7 +17,7 @@ import pytest
 
 from stackgen.runtime.native import listeners
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 ROOT = Path(__file__).resolve().parents[2]
 # Alerts the shorter drills fire: the dead man's switch, the warning a leftover critical alert would

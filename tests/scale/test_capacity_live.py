@@ -26,7 +26,7 @@ from stackgen.model.capacity import SCRAPE_SERIES, metric_series
 from stackgen.pipeline import load_stack
 from stackgen.runtime.drill import Load
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 ROOT = Path(__file__).resolve().parents[2]
 JOB = "fugatto-audio-lab"
 # Declared in stack.yaml, not producible without a GPU or a fault: family -> series missing here.

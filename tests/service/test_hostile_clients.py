@@ -22,7 +22,7 @@ import pytest
 
 from stackgen.runtime.ports import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 READ_TIMEOUT_S = 1.0
 TOKEN = "hostile-clients-token"

@@ -30,6 +30,7 @@ def _poll(url: str, want: int, deadline: float) -> httpx2.Response:
 
 
 @pytest.mark.slow
+@pytest.mark.live
 def test_server_starts_serves_and_exposes_metrics(tmp_path: Path):
     port, metrics_port = free_port(), free_port()
     env = {**os.environ, "FUGATTO_LOG_DIR": str(tmp_path / "logs"), "LOG_LEVEL": "INFO"}

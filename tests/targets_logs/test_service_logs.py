@@ -18,7 +18,7 @@ import pytest
 
 from stackgen.runtime.ports import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 STARTUP_TIMEOUT_S = 60
 
