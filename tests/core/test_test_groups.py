@@ -60,6 +60,7 @@ ERRORS, SLOW = case("Errors", "requests_total"), case("Slow", "latency_bucket")
     (ERRORS, case("Meta", "queue_depth")),
     (ERRORS, case("Queue", "queue_depth", interval="1m")),  # another sample interval
     (ERRORS, case("Queue", "queue_depth", promql_expr_test=[])),  # not a plain alert scenario
+    (case("Errors", "requests_total", "extra"), case("Queue", "queue_depth", "extra")),  # a series both define
 ])
 def test_scenarios_that_might_see_each_other_stay_apart(first: dict[str, Any], other: dict[str, Any]) -> None:
     reads = rule_reads(GROUPS)

@@ -3,10 +3,10 @@
 promtool evaluates every rule of the file at every step of every test group, so N scenarios on N
 timelines cost N timelines. Two scenarios can share one when neither can see the other: the alerts
 each checks read, through the file's recording rules, no metric that the other's input series carry,
-and they check different alerts (a check names one alert and expects exactly its instances). Then
-each alert sees the same series, at the same instants, as in a group of its own, and a failure still
-names the alert and the instant. An alert whose reads cannot be told (a selector without a literal
-metric name, ALERTS, a parse error) shares with nothing.
+their series share no metric name, and they check different alerts (a check names one alert and
+expects exactly its instances). Then each alert sees the same series, at the same instants, as in a
+group of its own, and a failure still names the alert and the instant. An alert whose reads cannot
+be told (a selector without a literal metric name, ALERTS, a parse error) shares with nothing.
 
 The SLO tests share groups by their own rule (slo_tests.side_by_side): every SLO records the same
 `slo:*` names, told apart by `sloth_id`, which reads by metric name cannot see.
@@ -76,8 +76,9 @@ class _Shared:
     reads: set[str] | None
 
     def admits(self, alerts: set[str], metrics: set[str], reads: frozenset[str] | None) -> bool:
+        # Disjoint series too: promtool refuses a series defined twice in one group, even one no alert reads.
         return (self.reads is not None and reads is not None and not self.alerts & alerts
-                and not self.reads & metrics and not reads & self.metrics)
+                and not self.metrics & metrics and not self.reads & metrics and not reads & self.metrics)
 
 
 def side_by_side(cases: list[dict[str, Any]], reads: Reads) -> list[dict[str, Any]]:
