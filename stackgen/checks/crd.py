@@ -126,12 +126,15 @@ def validate(label: str, docs: list[dict[str, Any]]) -> list[Diagnostic]:
     """Every document of a vendored CRD kind against its schema and its CEL rules. The schema is applied in
     process with jsonschema, as check-jsonschema would apply it (the validator its `$schema` names, formats
     checked): a check-jsonschema process per kind and folder was a third of the Kubernetes check's time."""
+    docs = custom(docs)
+    if not docs:
+        return []
     try:
         find_python_library("jsonschema", "jsonschema")  # recorded like a tool (the check cache)
     except ToolMissing as exc:
         return [missing_finding(exc, label)]
     findings: list[Diagnostic] = []
-    for doc in custom(docs):
+    for doc in docs:
         api_version, kind = doc["apiVersion"], doc["kind"]
         findings += _cel_findings(label, api_version, kind, doc)
         if problems := json_schema_check.problems(_validator(api_version, kind), doc):
