@@ -15,3 +15,15 @@ def scenarios(rendered: Path, tests_file: str, rules_file: str) -> list[dict[str
     reads = rule_reads(yaml.safe_load((rendered / rules_file).read_text(encoding="utf-8"))["groups"])
     return [one for case in yaml.safe_load((rendered / tests_file).read_text(encoding="utf-8"))["tests"]
             for one in apart(case, reads)]
+
+
+def only_checking(tests_path: Path, alert: str) -> Path:
+    """A copy of a promtool test file, beside it, holding only the test groups that check `alert`: what a
+    test that breaks that alert's rule needs to run (the other groups cannot notice, and cost seconds)."""
+    document = yaml.safe_load(tests_path.read_text(encoding="utf-8"))
+    document["tests"] = [group for group in document["tests"]
+                         if any(check.get("alertname") == alert for check in group.get("alert_rule_test", []))]
+    assert document["tests"], f"no test group checks {alert}"
+    copy = tests_path.with_name(f"only-{alert}.{tests_path.name}")
+    copy.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return copy

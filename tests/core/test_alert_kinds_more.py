@@ -19,7 +19,7 @@ from stackgen.pipeline import render_stack
 from stackgen.resolve import load_stack
 from stackgen.runtime.drill import plans
 from stackgen.targets.schema import schema as spec_schema
-from tests.alert_scenarios import scenarios
+from tests.alert_scenarios import only_checking, scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests/golden/alert-kinds/stack.yaml"
@@ -154,7 +154,8 @@ def test_generated_tests_catch_a_broken_rule(rendered: Path, tmp_path: Path, bef
     text = rules.read_text()
     assert text.count(before) == 1, before
     rules.write_text(text.replace(before, after))
-    result = _promtool(broken)
+    only = only_checking(broken / TESTS, alert)
+    result = subprocess.run(["promtool", "test", "rules", only.name], cwd=only.parent, capture_output=True, text=True)
     assert result.returncode != 0
     assert f"alertname: {alert}" in result.stdout + result.stderr
 
