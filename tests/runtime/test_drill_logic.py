@@ -36,7 +36,7 @@ def _watchdog(tmp_path: Path) -> tuple[Result, native.State, Notifications]:
 def test_the_dead_mans_switch_needs_a_heartbeat_sent_after_the_check_began(tmp_path):
     result, state, inbox = _watchdog(tmp_path)
     _notify(inbox.path, "deadmans-switch", "Watchdog", "firing", time.time() - 5)  # from before: not evidence
-    _drill([result], state, inbox, "", timeout=1.5, echo=lambda _: None)
+    _drill([result], state, inbox, "", timeout=0.6, echo=lambda _: None)
     assert not result.passed and "no firing notification at deadmans-switch" in result.error
 
 
@@ -52,7 +52,7 @@ def test_a_fresh_heartbeat_passes(tmp_path):
 def test_a_heartbeat_at_the_wrong_receiver_does_not_count(tmp_path):
     result, state, inbox = _watchdog(tmp_path)
     threading.Timer(0.2, lambda: _notify(inbox.path, "web.hook", "Watchdog", "firing", time.time())).start()
-    _drill([result], state, inbox, "", timeout=1.5, echo=lambda _: None)
+    _drill([result], state, inbox, "", timeout=1.0, echo=lambda _: None)
     assert not result.passed and result.reached == ["web.hook"]
 
 
