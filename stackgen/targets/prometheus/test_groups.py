@@ -29,8 +29,8 @@ _RULE_STATE = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 
 
 def rule_reads(groups: list[dict[str, Any]]) -> Reads:
-    """What each alert of these rule groups reads: the metrics its expression selects, with every recording
-    rule it selects replaced by what that rule reads in turn."""
+    """What each alert of these rule groups reads: the metrics its expression selects and, for each of them
+    that a recording rule here records, what that rule reads in turn."""
     records: dict[str, list[str]] = {}
     alerts: dict[str, list[str]] = {}
     for group in groups:
