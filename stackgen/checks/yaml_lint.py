@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stackgen.checks import fleet
+from stackgen.checks.tools import ToolMissing, find_python_library, missing_finding
 from stackgen.diagnostics import Diagnostic
 from stackgen.resolve import Stack
 
@@ -19,10 +20,12 @@ rules:
 
 
 def validate(root: Path, stack: Stack) -> list[Diagnostic]:
-    from yamllint import linter
-    from yamllint.config import YamlLintConfig
-
-    config = YamlLintConfig(CONFIG)
+    # Looked up like a tool, so that the check cache records it: another yamllint runs this again.
+    try:
+        linter = find_python_library("yamllint.linter", "yamllint")
+        config = find_python_library("yamllint.config", "yamllint").YamlLintConfig(CONFIG)
+    except ToolMissing as exc:
+        return [missing_finding(exc, ".")]
     texts = {path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
              for path in sorted([*root.rglob("*.yml"), *root.rglob("*.yaml")])}
 

@@ -105,3 +105,15 @@ def test_a_data_file_is_found_without_importing_its_package_and_its_absence_is_a
         tools.find_python_data("check_jsonschema", "builtin_schemas/vendor/no-such.json", "check-jsonschema")
     with pytest.raises(tools.ToolMissing, match="pip install nothing-here"):
         tools.find_python_data("no_such_package_here", "x.json", "nothing-here")
+
+
+def test_the_in_process_validators_record_their_libraries_for_the_check_cache(root: Path, tmp_path: Path):
+    """A cached check reruns a validator when a tool it used changed; libraries used in process count."""
+    from stackgen.checks import tools, yaml_lint
+    from stackgen.resolve import load_stack
+
+    (tmp_path / "a.yml").write_text("---\na: 1\n", encoding="utf-8")
+    stack = load_stack(root / "stack.yaml")
+    with tools.recording() as used:
+        assert yaml_lint.validate(tmp_path, stack) == []
+    assert set(used) == {"python-lib:yamllint.linter,yamllint", "python-lib:yamllint.config,yamllint"}
