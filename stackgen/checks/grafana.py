@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from stackgen.checks import fast_yaml
+from stackgen.checks.tools import find_python_library
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.promql_analysis import BUILTIN_SERIES, PromQLError, selected_metrics
@@ -26,6 +27,7 @@ _VARIABLE = re.compile(r"^\$\{?(\w+)\}?$")
 
 
 def validate(root: Path, stack: Stack) -> list[Diagnostic]:
+    find_python_library("promql_parser", "promql-parser")  # the parser's verdicts: recorded for the check cache
     findings: list[Diagnostic] = []
     provisioned = _provisioned_uids(root, findings)
     recording = _recording_rules(root)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from stackgen.checks.tools import find_python_library
 from stackgen.diagnostics import Diagnostic
 from stackgen.model import names
 from stackgen.parsers.logstash_grammar import BEATS_FIELDS, LOGSTASH_FIELDS, LogstashSyntaxError, fields_read, parse
@@ -18,6 +19,7 @@ CHECK = "logstash"
 
 
 def validate(root: Path, stack: Stack) -> list[Diagnostic]:
+    find_python_library("lark", "lark")  # the pipeline grammar's parser: recorded for the check cache
     services = [s for s in stack.spec.services if s.logs is not None]
     if not services:
         return []

@@ -109,7 +109,7 @@ def test_a_data_file_is_found_without_importing_its_package_and_its_absence_is_a
 
 def test_the_in_process_validators_record_their_libraries_for_the_check_cache(root: Path, tmp_path: Path):
     """A cached check reruns a validator when a tool it used changed; libraries used in process count."""
-    from stackgen.checks import tools, yaml_lint
+    from stackgen.checks import grafana, logstash, tools, yaml_lint
     from stackgen.resolve import load_stack
 
     (tmp_path / "a.yml").write_text("---\na: 1\n", encoding="utf-8")
@@ -117,3 +117,7 @@ def test_the_in_process_validators_record_their_libraries_for_the_check_cache(ro
     with tools.recording() as used:
         assert yaml_lint.validate(tmp_path, stack) == []
     assert set(used) == {"python-lib:yamllint.linter,yamllint", "python-lib:yamllint.config,yamllint"}
+    for validator, key in ((grafana, "python-lib:promql_parser,promql-parser"), (logstash, "python-lib:lark,lark")):
+        with tools.recording() as used:
+            validator.validate(root / "generated", stack)
+        assert key in used, validator.__name__
