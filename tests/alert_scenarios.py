@@ -8,7 +8,20 @@ from typing import Any
 
 import yaml
 
-from stackgen.targets.prometheus.test_groups import apart, rule_reads
+from stackgen.targets.prometheus.test_groups import Reads, rule_reads, series_metric
+
+
+def apart(case: dict[str, Any], reads: Reads) -> list[dict[str, Any]]:
+    """A shared group taken back apart: one case per alert it checks, in order, with that alert's checks and
+    the input series it reads (the inverse of side_by_side for generated scenarios; an unshared case,
+    or one whose reads cannot be told, comes back whole)."""
+    alerts = list(dict.fromkeys(check["alertname"] for check in case["alert_rule_test"]))
+    if len(alerts) <= 1 or any(reads(a) is None for a in alerts):
+        return [case]
+    return [{"interval": case["interval"],
+             "input_series": [s for s in case["input_series"] if series_metric(s) in reads(alert)],
+             "alert_rule_test": [c for c in case["alert_rule_test"] if c["alertname"] == alert]}
+            for alert in alerts]
 
 
 def scenarios(rendered: Path, tests_file: str, rules_file: str) -> list[dict[str, Any]]:

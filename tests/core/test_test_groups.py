@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from stackgen.targets.prometheus.test_groups import apart, rule_reads, side_by_side
+from stackgen.targets.prometheus.test_groups import rule_reads, side_by_side
+from tests.alert_scenarios import apart
 
 GROUPS = [{"name": "g", "rules": [
     {"alert": "Errors", "expr": 'sum(rate(requests_total{code=~"5.."}[5m])) / sum(rate(requests_total[5m])) > 0.05'},

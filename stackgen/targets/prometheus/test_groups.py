@@ -22,8 +22,8 @@ from stackgen.parsers.promql_analysis import PromQLError, read_metrics
 
 Reads = Callable[[str], frozenset[str] | None]  # alert name -> the metrics its rules read (None: unknown)
 
-_REQUIRED = {"interval", "input_series", "alert_rule_test"}
-_ALLOWED = _REQUIRED | {"name"}
+# A generated alert scenario has these keys and no others (no name, no expression tests).
+_PLAIN = {"interval", "input_series", "alert_rule_test"}
 # Series whose samples depend on the rules themselves, not on the test's input.
 _RULE_STATE = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 
@@ -99,8 +99,6 @@ def side_by_side(cases: list[dict[str, Any]], reads: Reads) -> list[dict[str, An
             candidates.append(group)
             out.append(group.case)
             continue
-        if "name" in case:
-            into.case["name"] = f"{into.case['name']} + {case['name']}" if "name" in into.case else case["name"]
         into.case["input_series"] = into.case["input_series"] + case["input_series"]
         into.case["alert_rule_test"] = into.case["alert_rule_test"] + case["alert_rule_test"]
         into.alerts |= alerts
@@ -110,11 +108,16 @@ def side_by_side(cases: list[dict[str, Any]], reads: Reads) -> list[dict[str, An
 
 
 def _plain(case: dict[str, Any]) -> bool:
-    return _REQUIRED <= set(case) <= _ALLOWED
+    return set(case) == _PLAIN
+
+
+def series_metric(series: dict[str, str]) -> str:
+    """The metric name of a promtool input series (`name{labels}`); "" when written as `{__name__=...}`."""
+    return series["series"].split("{", 1)[0].strip()
 
 
 def _metrics(case: dict[str, Any]) -> set[str]:
-    return {series["series"].split("{", 1)[0].strip() for series in case["input_series"]}
+    return {series_metric(series) for series in case["input_series"]}
 
 
 def _alerts(case: dict[str, Any]) -> set[str]:
@@ -130,15 +133,3 @@ def _read_by(alerts: set[str], reads: Reads) -> frozenset[str] | None:
         out |= found
     return frozenset(out)
 
-
-def apart(case: dict[str, Any], reads: Reads) -> list[dict[str, Any]]:
-    """A shared group taken back apart: one case per alert it checks, in order, with that alert's checks and
-    the input series it reads (the inverse of side_by_side for generated scenarios; an unshared case,
-    or one whose reads cannot be told, comes back whole)."""
-    alerts = list(dict.fromkeys(check["alertname"] for check in case["alert_rule_test"]))
-    if len(alerts) <= 1 or any(reads(a) is None for a in alerts):
-        return [case]
-    return [{"interval": case["interval"],
-             "input_series": [s for s in case["input_series"] if s["series"].split("{", 1)[0].strip() in reads(alert)],
-             "alert_rule_test": [c for c in case["alert_rule_test"] if c["alertname"] == alert]}
-            for alert in alerts]
