@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -535,23 +536,42 @@ def _wait_for_targets(state: State, timeout: float, servers: list[Component] | N
         _wait_for_targets_of(state, server.url, timeout)
 
 
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return json.load(response)["data"]
+
+
+def _instant(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)  # RFC 3339; Python keeps microseconds of Prometheus's nanoseconds
+
+
 def _wait_for_targets_of(state: State, base: str, timeout: float) -> None:
     peers = sum(1 for c in state.components if c.name == "alertmanager" or c.name.startswith("alertmanager-"))
     jobs = {names.job_name(c.name) for c in state.components if c.metrics_url} | {"prometheus", "alertmanager"}
     deadline = time.monotonic() + timeout
     seen: dict[str, str] = {}
     alertmanagers: list[dict[str, str]] = []
+    scraped: datetime | None = None  # when the last target was scraped, once every target is up
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{base}/api/v1/targets?state=active", timeout=2) as response:
-                seen = {t["labels"]["job"]: t["health"] for t in json.load(response)["data"]["activeTargets"]}
-            with urllib.request.urlopen(f"{base}/api/v1/alertmanagers", timeout=2) as response:
-                alertmanagers = json.load(response)["data"]["activeAlertmanagers"]
-            if all(seen.get(job) == "up" for job in jobs) and len(alertmanagers) >= peers:
+            if scraped is None:
+                targets = _get(f"{base}/api/v1/targets?state=active")["activeTargets"]
+                seen = {t["labels"]["job"]: t["health"] for t in targets}
+                alertmanagers = _get(f"{base}/api/v1/alertmanagers")["activeAlertmanagers"]
+                if all(seen.get(job) == "up" for job in jobs) and len(alertmanagers) >= peers:
+                    scraped = max(_instant(t["lastScrape"]) for t in targets)
+            # A service scraped while it was still starting leaves an alert such as ServiceDown pending
+            # until the alert rules are evaluated again: wait for that evaluation, so the stack `up`
+            # hands over is quiet (a drill refuses to start over a pending alert it would fire).
+            if scraped is not None and all(_instant(g["lastEvaluation"]) > scraped
+                                           for g in _get(f"{base}/api/v1/rules?type=alert")["groups"]):
                 return
         except (urllib.error.URLError, OSError, KeyError, ValueError):
             pass
         time.sleep(0.5)
+    if scraped is not None:
+        raise StackError(f"Prometheus at {base} saw every target up but did not evaluate its alert rules again "
+                         f"within {timeout:.0f}s")
     raise StackError(f"Prometheus at {base} did not see every target up and {peers} Alertmanager(s) within {timeout:.0f}s: "
                      f"targets {seen}, alertmanagers {alertmanagers}")
 

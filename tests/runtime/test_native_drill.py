@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,18 @@ def _stackgen(*args: str | Path, timeout: float = 300) -> subprocess.CompletedPr
 def _up(run: Path, *extra: str) -> str:
     result = _stackgen("up", "--runtime", "native", "--profile", "drill", "--run-dir", run, *extra)
     assert result.returncode == 0, result.stdout + result.stderr
+    if "--keep-data" not in extra:
+        # `up` hands over a quiet stack: the service, scraped while it was still starting, leaves no
+        # ServiceDown pending (a drill started at once refuses to run over one).
+        assert _active_alerts(run) == [], "active right after up"
     return result.stdout
+
+
+def _active_alerts(run: Path) -> list[tuple[str, str]]:
+    prometheus = next(c["url"] for c in _state(run)["components"] if c["name"] == "prometheus")
+    with urllib.request.urlopen(f"{prometheus}/api/v1/alerts", timeout=5) as response:
+        alerts = json.load(response)["data"]["alerts"]
+    return [(a["labels"]["alertname"], a["state"]) for a in alerts if a["labels"]["alertname"] != "Watchdog"]
 
 
 @pytest.fixture
