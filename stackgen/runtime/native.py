@@ -585,7 +585,8 @@ def _loaded(run: Path) -> State:
 
 def restart(run: Path, name: str | None = None, ready_timeout: float = 120.0) -> list[Component]:
     """Stop and start one component (or all, in start order) with its recorded command, port and data;
-    wait until it is healthy and, when Prometheus restarted, until it sees its targets again."""
+    wait until it is healthy and every running Prometheus sees its targets again, as `up` does (a
+    restarted service leaves ServiceDown pending until the rules are evaluated with it up)."""
     state = _loaded(run)
     chosen = [state.component(name)] if name else state.components
     for component in reversed(chosen):
@@ -594,9 +595,8 @@ def restart(run: Path, name: str | None = None, ready_timeout: float = 120.0) ->
         start(state, component)
     for component in chosen:
         wait_healthy(state, component, ready_timeout)
-    servers = [c for c in _prometheus_servers(state) if c in chosen]
-    if servers:
-        _wait_for_targets(state, ready_timeout, servers)
+    servers = [c for c in _prometheus_servers(state) if c in chosen or is_running(state, c)]
+    _wait_for_targets(state, ready_timeout, servers)
     return chosen
 
 
