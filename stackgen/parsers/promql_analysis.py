@@ -36,9 +36,7 @@ def selected_metrics(expr: str) -> list[str]:
         if isinstance(node, promql_parser.MatrixSelector):
             selector = node.vector_selector
         if isinstance(selector, promql_parser.VectorSelector):
-            name = selector.name or next(
-                (m.value for m in selector.matchers.matchers if m.name == "__name__"), None
-            )
+            name = _literal_name(selector)
             if name and name not in names:
                 names.append(name)
         return True
@@ -58,9 +56,7 @@ def read_metrics(expr: str) -> frozenset[str] | None:
         nonlocal unnamed
         selector = node.vector_selector if isinstance(node, promql_parser.MatrixSelector) else node
         if isinstance(selector, promql_parser.VectorSelector):
-            literal = [m.value for m in selector.matchers.matchers
-                       if m.name == "__name__" and m.op == promql_parser.MatchOp.Equal]
-            name = selector.name or (literal[0] if literal else None)
+            name = _literal_name(selector)
             if name:
                 names.add(name)
             else:
@@ -143,16 +139,21 @@ def _ms(delta: object) -> int:
     return int(delta.total_seconds() * 1000)  # type: ignore[attr-defined]
 
 
+def _literal_name(selector: object) -> str | None:
+    """The metric a selector names: `foo` or `{__name__="foo"}`. A `__name__` regex or negation is a
+    pattern, not a name: it selects whatever matches, so what it reads cannot be told from the text."""
+    literal = [m.value for m in selector.matchers.matchers  # type: ignore[attr-defined]
+               if m.name == "__name__" and m.op == promql_parser.MatchOp.Equal]
+    return selector.name or (literal[0] if literal else None)  # type: ignore[attr-defined]
+
+
 def _selector(node: object, range_ms: int | None = None) -> SelectorInfo:
-    matchers = []
-    name = node.name  # type: ignore[attr-defined]
-    for m in node.matchers.matchers:  # type: ignore[attr-defined]
-        if m.name == "__name__":
-            name = name or m.value
-            continue
-        op = _MATCH_OPS.get(str(m.op).rsplit(".", 1)[-1], str(m.op))
-        matchers.append(LabelMatch(m.name, op, m.value))
-    return SelectorInfo(name or None, tuple(matchers), range_ms)
+    """A `__name__` pattern stays among the matchers, so the selector's text still selects what it did."""
+    name = _literal_name(node)
+    matchers = tuple(LabelMatch(m.name, _MATCH_OPS.get(str(m.op).rsplit(".", 1)[-1], str(m.op)), m.value)
+                     for m in node.matchers.matchers  # type: ignore[attr-defined]
+                     if not (m.name == "__name__" and m.op == promql_parser.MatchOp.Equal and m.value == name))
+    return SelectorInfo(name, matchers, range_ms)
 
 
 # Lint reads each rule and panel expression several times (each rule family, each label question), and a

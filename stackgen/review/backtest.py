@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import socket
 import time
 import urllib.error
@@ -52,7 +51,6 @@ from dataclasses import dataclass
 
 from stackgen.parsers.promql_analysis import PromQLError, SelectorInfo, analyze
 
-_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 MAX_POINTS = 11000  # points per query_range request, Prometheus's own limit per series
 TIMEOUT_S = 30.0
 
@@ -271,8 +269,6 @@ def _missing_series(client: _Client, expr: str, start_ms: int, end_ms: int) -> l
     span = [("start", _ts(start_ms)), ("end", _ts(end_ms))]
     seen: set[str] = set()
     for selector in selectors:
-        if selector.metric is not None and not _METRIC_NAME.fullmatch(selector.metric):
-            continue  # a regex on __name__: the parser reports the pattern, not a name
         text = _selector_text(selector)
         if text in seen or text == "{}":
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from stackgen.cli import app
-from stackgen.parsers.promql_analysis import LabelMatch, analyze
+from stackgen.parsers.promql_analysis import LabelMatch, analyze, selected_metrics
 
 from .conftest import SPEC_TEXT, errors, replace_once, with_raw_alert, write_spec
 
@@ -23,6 +23,17 @@ def test_analyze_reports_selectors_matchers_grouping_calls_and_ranges():
     assert analyze('up{job="a"} == 0 or absent(up{job="a"})', lambda s: frozenset({"job", "instance"})
                    ).result_labels == frozenset({"job", "instance"})
 
+
+def test_a_name_pattern_is_a_pattern_not_an_unknown_metric(lint_text):
+    [sel] = analyze('{__name__=~"fugatto_queue_.*", job="a"}').selectors
+    assert sel.metric is None and sel.matchers == (LabelMatch("__name__", "=~", "fugatto_queue_.*"),
+                                                   LabelMatch("job", "=", "a"))
+    assert selected_metrics('{__name__=~"x_.*"} + {__name__="y"} + z') == ["y", "z"]
+    # in a raw alert (lint) and in a dashboard panel (resolve, which refused the pattern as a metric name)
+    text = with_raw_alert('sum({__name__=~"fugatto_queue_.*"}) > 1').replace(
+        "sum(fugatto_queue_depth{job=", 'sum({__name__=~"fugatto_queue_.*",job=', 1)
+    assert '__name__=~"fugatto_queue_.*",job=' in text
+    assert errors(lint_text(text)) == []
 
 def test_raw_alert_selecting_a_metric_outside_the_contract_fails_lint(tmp_path):
     spec = write_spec(tmp_path, with_raw_alert("rate(fugatto_nonexistent_total[5m]) > 1", name="NonexistentRate"))

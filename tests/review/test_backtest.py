@@ -143,11 +143,14 @@ def test_unknown_metric_and_unmatched_selector_are_findings(prometheus):
     )
 
 
-def test_selectors_the_check_cannot_name_are_skipped_and_odd_values_quoted(prometheus):
-    [result] = _run(prometheus, _case(new='{__name__=~"bt_.*"} > 8', old='bt_errors{instance="a\\"b"} > 5'))
-    assert result.after == Episodes(2, 400, 250)  # the regex on __name__ is evaluated, not checked
+def test_a_name_pattern_is_checked_as_written_and_odd_values_quoted(prometheus):
+    [result] = _run(prometheus, _case(new='{__name__=~"bt_.*"} > 8 or {__name__=~"zz_.*"} > 8',
+                                      old='bt_errors{instance="a\\"b"} > 5'))
+    assert result.after == Episodes(2, 400, 250)  # the regex on __name__ is evaluated, and checked as a pattern
     assert result.findings == ('old expression: no series match bt_errors{instance="a\\"b"} in the range, though '
-                               "bt_errors has series (check the label matchers)",)
+                               "bt_errors has series (check the label matchers)",
+                               'new expression: {__name__=~"zz_.*"} has no series in the range (an unknown metric, or '
+                               "not scraped then)")
 
 
 def test_an_expression_prometheus_rejects_is_a_finding(prometheus):
