@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -326,6 +327,7 @@ def sli_events_records(window: int) -> tuple[str, str]:
             SLO_TOTAL_EVENTS_RECORD.format(window=prom_duration(window)))
 
 
+@functools.cache  # asked once per SLO; reading the package metadata takes ~1 ms each time
 def tool_version() -> str:
     """stackgen's version for `sloth_slo_info{sloth_version}` (Sloth writes its own there)."""
     from importlib.metadata import PackageNotFoundError, version

@@ -42,16 +42,23 @@ class Stack:
     slos: tuple[SLOGroup, ...] = field(init=False, repr=False, compare=False)
     # The same for each (environment, service) whose override changes an SLO objective.
     environment_slos: dict[tuple[str, str], tuple[SLOGroup, ...]] = field(init=False, repr=False, compare=False)
+    # `slos` by service name: every target asks per service, and a scan of them all is quadratic in a fleet.
+    _slos_by_service: dict[str, tuple[SLOGroup, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "slos", slo_groups(self.spec))
+        slos = slo_groups(self.spec)
+        by_service: dict[str, list[SLOGroup]] = {}
+        for group in slos:
+            by_service.setdefault(group.service.name, []).append(group)
+        object.__setattr__(self, "slos", slos)
+        object.__setattr__(self, "_slos_by_service", {name: tuple(groups) for name, groups in by_service.items()})
         object.__setattr__(self, "environment_slos", environment_slo_groups(self.spec))
 
     def slos_of(self, service: Service, env: str | None = None) -> tuple[SLOGroup, ...]:
         """The service's SLOs, as environment `env` deploys them when given."""
         if env is not None and (env, service.name) in self.environment_slos:
             return self.environment_slos[(env, service.name)]
-        return tuple(group for group in self.slos if group.service.name == service.name)
+        return self._slos_by_service.get(service.name, ())
 
     def has_slo_dashboard(self, service: Service) -> bool:
         """Whether the Grafana target renders the service's error-budget dashboard."""
