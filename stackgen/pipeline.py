@@ -7,6 +7,7 @@ modules are imported on first use, not here, so `stackgen --help` pays for none 
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,8 +125,7 @@ def render_stack(stack: Stack) -> list[Artifact]:
     produced = sorted(artifacts)
     for packaging in PACKAGING_TARGETS.modules():
         artifacts.extend(packaging.render(stack, produced))
-    paths = [a.path for a in artifacts]
-    duplicates = sorted({p for p in paths if paths.count(p) > 1})
+    duplicates = sorted(path for path, count in Counter(a.path for a in artifacts).items() if count > 1)
     if duplicates:
         raise RuntimeError(f"two targets produce the same file: {', '.join(duplicates)}")
     return sorted(artifacts)
