@@ -28,43 +28,28 @@ class PromQLError(ValueError):
 
 def selected_metrics(expr: str) -> list[str]:
     """Metric names selected by an expression, in order; raises PromQLError when it does not parse."""
-    tree = parse(expr)
-    names: list[str] = []
-
-    def visit(node: object) -> bool:
-        selector = node
-        if isinstance(node, promql_parser.MatrixSelector):
-            selector = node.vector_selector
-        if isinstance(selector, promql_parser.VectorSelector):
-            name = _literal_name(selector)
-            if name and name not in names:
-                names.append(name)
-        return True
-
-    promql_parser.walk(tree, visit)
-    return names
+    return list(dict.fromkeys(name for name in _selector_names(expr) if name))
 
 
 def read_metrics(expr: str) -> frozenset[str] | None:
     """Every metric name an expression's selectors read; None when a selector names no metric literally
     (`{job="x"}`, a `__name__` regex), so what it reads cannot be told. Raises PromQLError."""
-    tree = parse(expr)
-    names: set[str] = set()
-    unnamed = False
+    names = _selector_names(expr)
+    return None if None in names else frozenset(names)  # type: ignore[arg-type]
+
+
+def _selector_names(expr: str) -> list[str | None]:
+    """The metric each selector of the expression names (`_literal_name`), in order."""
+    names: list[str | None] = []
 
     def visit(node: object) -> bool:
-        nonlocal unnamed
         selector = node.vector_selector if isinstance(node, promql_parser.MatrixSelector) else node
         if isinstance(selector, promql_parser.VectorSelector):
-            name = _literal_name(selector)
-            if name:
-                names.add(name)
-            else:
-                unnamed = True
+            names.append(_literal_name(selector))
         return True
 
-    promql_parser.walk(tree, visit)
-    return None if unnamed else frozenset(names)
+    promql_parser.walk(parse(expr), visit)
+    return names
 
 
 def is_recording_rule(name: str) -> bool:
